@@ -1,0 +1,72 @@
+# Mutu: `make run` starts everything, `make test` runs the whole suite (both set up what they need).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV     := .venv
+PY       := $(VENV)/bin/python
+STAMP    := $(VENV)/.installed-$(shell cat requirements.txt requirements.lock | cksum | cut -d' ' -f1)
+MODEL    := models/mutu.tar.gz
+RESULTS  := results
+TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') bot/nlu.py bot/text.py
+
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export PYTHONWARNINGS := ignore::DeprecationWarning
+export PYTHONPATH := $(CURDIR)
+
+RASA := $(PY) -m rasa
+
+.PHONY: help venv model run shell validate test test-stories test-nlu pytest eval bench clean browser
+
+help:
+	@echo "make run       install, train if needed, start the bot, the actions and the widget demo page"
+	@echo "make test      install, train if needed, then the whole test suite"
+	@echo "make shell     talk to the bot in the terminal (start 'make run' in another terminal first)"
+	@echo "make validate  rasa data validate, warnings included"
+	@echo "make eval      shared FAQ evaluation against the running bot (needs ../shared)"
+	@echo "make bench     benchmarks (bench/results.md)"
+
+$(STAMP): requirements.txt requirements.lock
+	@python=$$(bot/tools/find-python.sh) || exit 1; \
+	if [ ! -x $(PY) ]; then echo "Creating $(VENV) with $$python"; "$$python" -m venv $(VENV) || exit 1; fi
+	$(PY) -m pip install --quiet --disable-pip-version-check pip==23.3.2
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c requirements.lock
+	@rm -f $(VENV)/.installed-*; touch $@
+
+venv: $(STAMP)
+
+# Trains only when the training data, the domain, the config or the NLU components changed.
+$(MODEL): $(TRAIN_INPUTS) | $(STAMP)
+	$(RASA) train --fixed-model-name mutu --out models
+	@touch $@
+
+model: $(MODEL)
+
+run: $(MODEL)
+	$(PY) -m bot run
+
+shell: $(STAMP)
+	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
+
+validate: $(STAMP)
+	$(PY) -m bot.tools.validate
+
+test-stories: $(MODEL)
+	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
+	  --fail-on-prediction-errors --out $(RESULTS)/stories
+
+test-nlu: $(STAMP)
+	$(RASA) test nlu --nlu data --config config.yml --cross-validation --folds 3 --out $(RESULTS)/nlu
+	$(PY) -m bot.tools.check_nlu $(RESULTS)/nlu
+
+pytest: $(MODEL)
+	$(PY) -m pytest tests -p no:cacheprovider
+
+test: validate $(MODEL) test-stories pytest test-nlu
+
+eval: $(STAMP)
+	$(PY) ../shared/eval/faq_eval.py ../shared/eval/questions.dev.yml --show-failures
+
+clean:
+	rm -rf models $(RESULTS) .pytest_cache

@@ -1,0 +1,1 @@
+"""Mutu's custom actions (rasa-sdk), one module per concern."""

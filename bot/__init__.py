@@ -1,0 +1,1 @@
+"""Mutu: the French FAQ assistant on mutualisation for Concertation Horizon."""

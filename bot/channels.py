@@ -1,0 +1,160 @@
+"""Rasa input channels with a guard in front of the bot.
+
+The guard gives every message a polite French answer or a clear HTTP error, never a crash:
+empty or over-long text and floods are answered directly; control characters are removed; a
+``/intent{...}`` payload that is not one of our own buttons is read as plain text, so a user can
+never force an intent or set a slot by typing one.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict, deque
+from typing import Any, Awaitable, Callable, Deque, Dict, FrozenSet, Optional, Text, Tuple
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.rest import RestInput
+from rasa.core.channels.socketio import SocketIOInput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot import settings
+from bot.payloads import allowed_payloads
+from bot.text import strip_control
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[UserMessage], Awaitable[Any]]
+
+EMPTY_REPLY = "Votre message semble vide. Écrivez votre question sur la mutualisation, par exemple : « C'est quoi la mutualisation? »"
+TOO_LONG_REPLY = ("Votre message est trop long pour moi (plus de {limit} caractères). Pouvez-vous le "
+                  "raccourcir ou le découper en quelques questions?")
+RATE_REPLY = "Vous écrivez très vite! Attendez quelques secondes, puis posez votre question à nouveau."
+MAX_SENDER_CHARS = 128
+
+
+class RateLimiter:
+    """At most ``limit`` messages a minute for each sender (0: no limit), in this process."""
+
+    def __init__(self, limit: int, window: float = 60.0, max_senders: int = 10000) -> None:
+        self.limit, self.window, self.max_senders = limit, window, max_senders
+        self._hits: "OrderedDict[str, Deque[float]]" = OrderedDict()
+
+    def allow(self, sender: str, now: Optional[float] = None) -> bool:
+        if self.limit <= 0:
+            return True
+        now = time.monotonic() if now is None else now
+        hits = self._hits.pop(sender, None) or deque()
+        while hits and now - hits[0] > self.window:
+            hits.popleft()
+        allowed = len(hits) < self.limit
+        if allowed:
+            hits.append(now)
+        self._hits[sender] = hits
+        while len(self._hits) > self.max_senders:
+            self._hits.popitem(last=False)
+        return allowed
+
+
+class MessageGuard:
+    """Decides, for one incoming text, what the bot reads, or what to answer straight away."""
+
+    def __init__(self, allowed: FrozenSet[str], max_chars: int, limiter: RateLimiter) -> None:
+        self.allowed, self.max_chars, self.limiter = allowed, max_chars, limiter
+
+    @classmethod
+    def from_settings(cls) -> "MessageGuard":
+        conf = settings.load()
+        return cls(allowed_payloads(), conf.max_message_chars, RateLimiter(conf.rate_limit_per_minute))
+
+    def check(self, sender: str, text: Any) -> Tuple[Optional[str], Optional[str]]:
+        """Return (text for the bot, None) or (None, direct reply)."""
+        text = strip_control(text if isinstance(text, str) else "").strip()
+        if not text:
+            return None, EMPTY_REPLY
+        if len(text) > self.max_chars:
+            return None, TOO_LONG_REPLY.format(limit=f"{self.max_chars:,}".replace(",", " "))
+        if not self.limiter.allow(sender):
+            return None, RATE_REPLY
+        if text.startswith("/") and text not in self.allowed:
+            text = text.lstrip("/").strip() or "?"
+        return text, None
+
+    def wrap(self, on_new_message: Handler) -> Handler:
+        async def guarded(message: UserMessage) -> Any:
+            text, reply = self.check(message.sender_id, message.text)
+            if reply is not None:
+                await message.output_channel.send_text_message(message.sender_id, reply)
+                return None
+            message.text = text
+            return await on_new_message(message)
+
+        return guarded
+
+
+def _bad_request(reason: str) -> HTTPResponse:
+    return response.json({"error": "bad_request", "reason": reason}, status=400)
+
+
+def parse_rest_body(body: Any) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
+    """Validate a REST webhook body: (fields, None) or (None, the reason it is refused)."""
+    if not isinstance(body, dict):
+        return None, "The body must be a JSON object with 'sender' and 'message'."
+    sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
+    if not isinstance(sender, str) or not sender.strip():
+        return None, "'sender' must be a non-empty string."
+    if len(sender) > MAX_SENDER_CHARS:
+        return None, f"'sender' must be at most {MAX_SENDER_CHARS} characters."
+    if message is not None and not isinstance(message, str):
+        return None, "'message' must be a string."
+    if metadata is not None and not isinstance(metadata, dict):
+        return None, "'metadata' must be a JSON object."
+    return {"sender": sender, "message": message or "", "metadata": metadata}, None
+
+
+class GuardedRestInput(RestInput):
+    """``POST /webhooks/rest/webhook`` with a validated body and the message guard."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "rest"
+
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
+        guarded = MessageGuard.from_settings().wrap(on_new_message)
+        hook = Blueprint("mutu_rest_webhook", __name__)
+
+        @hook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @hook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                body = request.json
+            except Exception:  # sanic raises on a body that is not JSON
+                return _bad_request("The body is not valid JSON.")
+            fields, reason = parse_rest_body(body)
+            if fields is None:
+                return _bad_request(reason or "invalid body")
+            collector = CollectingOutputChannel()
+            message = UserMessage(fields["message"], collector, fields["sender"],
+                                  input_channel=self.name(), metadata=fields["metadata"])
+            try:
+                await guarded(message)
+            except Exception:
+                logger.exception("rest message failed")
+            return response.json(collector.messages)
+
+        return hook
+
+
+class GuardedSocketIOInput(SocketIOInput):
+    """Rasa's socket.io channel (used by the web widget) with the message guard."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "socketio"
+
+    def blueprint(self, on_new_message: Handler) -> Blueprint:
+        return super().blueprint(MessageGuard.from_settings().wrap(on_new_message))

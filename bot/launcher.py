@@ -1,0 +1,174 @@
+"""`python -m bot run`: start the action server, the Rasa server and the web page, wait until
+each one answers, print their URLs, and stop them all cleanly on Ctrl-C (or SIGTERM)."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import yaml
+
+from bot.settings import ROOT, Settings
+
+MODEL_NAME = "mutu"
+
+
+@dataclass
+class Service:
+    name: str
+    argv: List[str]
+    ready_url: str
+    env: Dict[str, str]
+    process: Optional[subprocess.Popen] = None
+
+
+def child_env(conf: Settings, extra: Optional[Dict[str, str]] = None) -> Dict[str, str]:
+    """Environment for every child: quiet, no telemetry, the project importable."""
+    env = dict(os.environ)
+    env.update({
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH", "")])),
+    })
+    env.update(extra or {})
+    return env
+
+
+def model_path(conf: Settings) -> Path:
+    return conf.model_dir / f"{MODEL_NAME}.tar.gz"
+
+
+def endpoints_config(conf: Settings) -> Dict[str, object]:
+    """Rasa endpoints: our action server and the SQLite tracker store under MUTU_DATA_DIR."""
+    return {
+        "action_endpoint": {"url": conf.actions_url},
+        "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(conf.tracker_db)},
+    }
+
+
+def credentials_config() -> Dict[str, object]:
+    return {
+        "bot.channels.GuardedRestInput": {},
+        "bot.channels.GuardedSocketIOInput": {
+            "user_message_evt": "user_uttered",
+            "bot_message_evt": "bot_uttered",
+            "session_persistence": True,
+        },
+    }
+
+
+def write_runtime_config(conf: Settings) -> Dict[str, Path]:
+    """Write the endpoints and credentials files the Rasa server reads, under MUTU_DATA_DIR."""
+    conf.data_dir.mkdir(parents=True, exist_ok=True)
+    paths = {"endpoints": conf.data_dir / "endpoints.yml", "credentials": conf.data_dir / "credentials.yml"}
+    paths["endpoints"].write_text(yaml.safe_dump(endpoints_config(conf)), "utf-8")
+    paths["credentials"].write_text(yaml.safe_dump(credentials_config()), "utf-8")
+    return paths
+
+
+def services(conf: Settings) -> List[Service]:
+    paths = write_runtime_config(conf)
+    py = sys.executable
+    rasa_argv = [py, "-m", "rasa", "run", "--model", str(model_path(conf)),
+                 "--endpoints", str(paths["endpoints"]), "--credentials", str(paths["credentials"]),
+                 "--interface", conf.host, "--port", str(conf.rasa_port),
+                 "--cors", *conf.cors_origins]
+    if conf.api_token:
+        rasa_argv += ["--enable-api", "--auth-token", conf.api_token]
+    return [
+        Service("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(conf.actions_port)],
+                f"http://{conf.host}:{conf.actions_port}/health", child_env(conf, {"SANIC_HOST": conf.host})),
+        Service("rasa", rasa_argv, f"{conf.rasa_url}/webhooks/rest/", child_env(conf)),
+        Service("web", [py, "-m", "bot", "web"], f"{conf.web_url}/healthz", child_env(conf)),
+    ]
+
+
+def is_ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status == 200
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def wait_ready(items: List[Service], timeout: float) -> None:
+    """Wait until every service answers its readiness URL; fail fast if one exits."""
+    deadline = time.monotonic() + timeout
+    pending = list(items)
+    while pending:
+        for service in list(pending):
+            if service.process and service.process.poll() is not None:
+                raise RuntimeError(f"{service.name} stopped with code {service.process.returncode}")
+            if is_ready(service.ready_url):
+                pending.remove(service)
+        if pending and time.monotonic() > deadline:
+            raise TimeoutError("not ready after %ds: %s" % (timeout, ", ".join(s.name for s in pending)))
+        time.sleep(0.5)
+
+
+def stop(items: List[Service], grace: float = 15.0) -> None:
+    for service in items:
+        if service.process and service.process.poll() is None:
+            service.process.terminate()
+    deadline = time.monotonic() + grace
+    for service in items:
+        if service.process:
+            try:
+                service.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                service.process.kill()
+                service.process.wait()
+
+
+def banner(conf: Settings) -> str:
+    return "\n".join([
+        "",
+        "Mutu est prêt / Mutu is ready:",
+        f"  Rasa server     {conf.rasa_url}  (REST: {conf.rasa_url}/webhooks/rest/webhook, socket.io)",
+        f"  Action server   http://{conf.host}:{conf.actions_port}",
+        f"  Widget demo     {conf.web_url}/",
+        f"  try: curl -s -X POST {conf.rasa_url}/webhooks/rest/webhook "
+        "-H 'Content-Type: application/json' -d '{\"sender\": \"moi\", \"message\": \"c quoi la mutualisation\"}'",
+        "Ctrl-C stops everything.",
+        "",
+    ])
+
+
+def run(conf: Settings, ready_timeout: float = 300.0) -> int:
+    if not model_path(conf).exists():
+        print(f"No trained model at {model_path(conf)}: run `make model` (or `make run`).", file=sys.stderr)
+        return 2
+    items = services(conf)
+    stopping = {"flag": False}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stopping["flag"] = True
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        for service in items:
+            service.process = subprocess.Popen(service.argv, cwd=ROOT, env=service.env)
+        wait_ready(items, ready_timeout)
+        print(banner(conf), flush=True)
+        while all(s.process and s.process.poll() is None for s in items):
+            time.sleep(1)
+        failed = [s.name for s in items if s.process and s.process.poll() is not None]
+        print(f"Stopped unexpectedly: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nArrêt en cours / stopping…", flush=True)
+        return 0
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"Start-up failed: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        stop(items)

@@ -1,0 +1,166 @@
+"""Every Mutu setting, read from ``MUTU_*`` environment variables in this one module.
+
+Names, addresses and links quoted to users come from ``bot/links.yml`` (the coordinator's file);
+a few of them can be overridden here. Nothing is read at import time: call :func:`load`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+LINKS_FILE = Path(__file__).resolve().parent / "links.yml"
+SMTP_TLS_MODES = ("starttls", "ssl", "none")
+
+
+class SettingsError(ValueError):
+    """A MUTU_* variable has a value that cannot be used."""
+
+
+@dataclass(frozen=True)
+class Links:
+    """What the bot quotes: the organisation, its coordinator, the TIESS guide, references."""
+
+    org_name: str
+    site_url: Optional[str]
+    coordinator_name: str
+    coordinator_title: str
+    coordinator_email: str
+    tiess_guide_title: str
+    tiess_guide_publisher: str
+    tiess_guide_url: Optional[str]
+    references: Dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str
+    rasa_port: int
+    actions_port: int
+    web_port: int
+    data_dir: Path
+    model_dir: Path
+    api_token: Optional[str]
+    cors_origins: Tuple[str, ...]
+    max_message_chars: int
+    rate_limit_per_minute: int
+    smtp_host: Optional[str]
+    smtp_port: int
+    smtp_user: Optional[str]
+    smtp_password: Optional[str]
+    smtp_tls: str
+    mail_from: str
+    mail_to: str
+    webhook_url: Optional[str]
+    webhook_secret: Optional[str]
+    http_timeout: float
+    inquiries_per_hour: int
+    retention_days: int
+    links: Links
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://{self.host}:{self.rasa_port}"
+
+    @property
+    def actions_url(self) -> str:
+        return f"http://{self.host}:{self.actions_port}/webhook"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{self.host}:{self.web_port}"
+
+    @property
+    def tracker_db(self) -> Path:
+        return self.data_dir / "rasa_tracker.db"
+
+    @property
+    def inquiry_db(self) -> Path:
+        return self.data_dir / "inquiries.db"
+
+
+def _text(env: Mapping[str, str], name: str, default: Optional[str] = None) -> Optional[str]:
+    value = env.get(f"MUTU_{name}", "").strip()
+    return value or default
+
+
+def _int(env: Mapping[str, str], name: str, default: int, low: int = 0, high: int = 65535) -> int:
+    raw = _text(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"MUTU_{name} must be a whole number, not {raw!r}") from exc
+    if not low <= value <= high:
+        raise SettingsError(f"MUTU_{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = _text(env, name)
+    try:
+        return float(raw) if raw is not None else default
+    except ValueError as exc:
+        raise SettingsError(f"MUTU_{name} must be a number, not {raw!r}") from exc
+
+
+def load_links(env: Optional[Mapping[str, str]] = None, path: Path = LINKS_FILE) -> Links:
+    """Read the coordinator's links file, then apply the MUTU_* overrides."""
+    env = os.environ if env is None else env
+    data: Dict[str, Any] = yaml.safe_load(Path(_text(env, "LINKS_FILE", str(path))).read_text("utf-8"))
+    org, person, guide = data["organisation"], data["coordinator"], data["tiess_guide"]
+    return Links(
+        org_name=org["name"],
+        site_url=_text(env, "SITE_URL", org.get("site_url")),
+        coordinator_name=person["name"],
+        coordinator_title=person["title"],
+        coordinator_email=person["email"],
+        tiess_guide_title=guide["title"],
+        tiess_guide_publisher=guide["publisher"],
+        tiess_guide_url=_text(env, "TIESS_GUIDE_URL", guide.get("url")),
+        references={k: v for k, v in (data.get("references") or {}).items() if v},
+    )
+
+
+def load(env: Optional[Mapping[str, str]] = None) -> Settings:
+    """Build the settings from ``env`` (default: the process environment)."""
+    env = os.environ if env is None else env
+    links = load_links(env)
+    host = _text(env, "HOST", "127.0.0.1")
+    web_port = _int(env, "WEB_PORT", 8000, 1)
+    data_dir = Path(_text(env, "DATA_DIR", str(ROOT / "var"))).resolve()
+    smtp_tls = (_text(env, "SMTP_TLS", "starttls") or "").lower()
+    if smtp_tls not in SMTP_TLS_MODES:
+        raise SettingsError(f"MUTU_SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}")
+    default_origins = f"http://{host}:{web_port},http://localhost:{web_port}"
+    origins = tuple(o.strip() for o in _text(env, "CORS_ORIGINS", default_origins).split(",") if o.strip())
+    return Settings(
+        host=host,
+        rasa_port=_int(env, "RASA_PORT", 5005, 1),
+        actions_port=_int(env, "ACTIONS_PORT", 5055, 1),
+        web_port=web_port,
+        data_dir=data_dir,
+        model_dir=Path(_text(env, "MODEL_DIR", str(ROOT / "models"))).resolve(),
+        api_token=_text(env, "API_TOKEN"),
+        cors_origins=origins,
+        max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2500, 10, 100000),
+        rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 30, 0, 100000),
+        smtp_host=_text(env, "SMTP_HOST"),
+        smtp_port=_int(env, "SMTP_PORT", 587, 1),
+        smtp_user=_text(env, "SMTP_USER"),
+        smtp_password=_text(env, "SMTP_PASSWORD"),
+        smtp_tls=smtp_tls,
+        mail_from=_text(env, "MAIL_FROM", "mutu@localhost"),
+        mail_to=_text(env, "MAIL_TO", links.coordinator_email),
+        webhook_url=_text(env, "WEBHOOK_URL"),
+        webhook_secret=_text(env, "WEBHOOK_SECRET"),
+        http_timeout=_float(env, "HTTP_TIMEOUT", 10.0),
+        inquiries_per_hour=_int(env, "INQUIRIES_PER_HOUR", 3, 0, 1000),
+        retention_days=_int(env, "RETENTION_DAYS", 90, 1, 3650),
+        links=links,
+    )

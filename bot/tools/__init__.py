@@ -1,0 +1,1 @@
+"""Project tooling: validation, NLU report checks, benchmarks."""

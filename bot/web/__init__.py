@@ -1,0 +1,1 @@
+"""The website chat widget (static files) and the demo page server."""
