@@ -60,8 +60,14 @@ test-nlu: $(STAMP)
 	$(RASA) test nlu --nlu data --config config.yml --cross-validation --folds 3 --out $(RESULTS)/nlu
 	$(PY) -m bot.tools.check_nlu $(RESULTS)/nlu
 
-pytest: $(MODEL)
-	$(PY) -m pytest tests -p no:cacheprovider
+# Debian's chromium drives the widget tests (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+pytest: $(MODEL) browser
+	$(PY) -m pytest tests -p no:cacheprovider -ra
 
 test: validate $(MODEL) test-stories pytest test-nlu
 

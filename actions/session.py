@@ -15,7 +15,7 @@ def _with_link(label: str, url: Optional[str]) -> str:
     return f"{label} ({url})" if url else label
 
 
-def link_slots(links: Links) -> Dict[str, str]:
+def link_slots(links: Links, retention_days: int = 90) -> Dict[str, str]:
     """The slot values the responses interpolate ({org_name}, {contact_email}, ...)."""
     refs = links.references
     guide = f"« {links.tiess_guide_title} » du {links.tiess_guide_publisher}"
@@ -30,6 +30,7 @@ def link_slots(links: Links) -> Dict[str, str]:
         "ref_larousse_mutualiser": refs.get("larousse_mutualiser", "Larousse"),
         "ref_larousse_mutualisation": refs.get("larousse_mutualisation", "Larousse"),
         "ref_petit_guide": refs.get("petit_guide_orange", "RCAAQ"),
+        "retention_days": str(retention_days),
     }
 
 
@@ -39,8 +40,8 @@ class ActionSessionStart(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: Dict[Text, Any]) -> List[EventType]:
-        links = settings.load_links()
+        conf = settings.load()
         events: List[EventType] = [SessionStarted()]
-        events += [SlotSet(name, value) for name, value in link_slots(links).items()]
+        events += [SlotSet(name, value) for name, value in link_slots(conf.links, conf.retention_days).items()]
         events.append(ActionExecuted("action_listen"))
         return events

@@ -1,4 +1,4 @@
-"""Mutu's command line: `python -m bot run|web|...` (see README)."""
+"""Mutu's command line: `python -m bot run|web|worker|inquiries|purge` (see README)."""
 from __future__ import annotations
 
 import argparse
@@ -11,8 +11,18 @@ from bot import settings
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Mutu, l'assistant mutualisation")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start the action server, the Rasa server and the widget demo page")
+    sub.add_parser("run", help="start the actions, the Rasa server, the worker and the widget demo page")
     sub.add_parser("web", help="serve the widget and its demo page only")
+    sub.add_parser("worker", help="deliver the inquiries waiting in the outbox (runs until stopped)")
+    inquiries = sub.add_parser("inquiries", help="look at the inquiries in the outbox")
+    isub = inquiries.add_subparsers(dest="action", required=True)
+    listing = isub.add_parser("list", help="one line per inquiry, newest first (e-mails redacted)")
+    listing.add_argument("--status", choices=["pending", "delivered"])
+    isub.add_parser("show", help="one inquiry in full").add_argument("reference")
+    isub.add_parser("export", help="all inquiries, oldest first").add_argument(
+        "--format", choices=["csv", "json"], default="csv")
+    purge = sub.add_parser("purge", help="delete delivered inquiries and conversations past retention")
+    purge.add_argument("--older-than", default=None, help="e.g. 90d (default: MUTU_RETENTION_DAYS)")
     return parser
 
 
@@ -30,7 +40,23 @@ def main(argv: Optional[List[str]] = None) -> int:
         from bot.web.server import serve
         serve(conf)
         return 0
-    return 2
+    if args.command == "worker":
+        from bot.inquiries.worker import run as run_worker
+        return run_worker(conf)
+    from bot.inquiries import cli
+    from bot.inquiries.store import OutboxStore
+    if args.command == "purge":
+        try:
+            return cli.purge(conf, args.older_than or f"{conf.retention_days}d", sys.stdout)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+    store = OutboxStore(conf.inquiry_db)
+    if args.action == "list":
+        return cli.list_inquiries(store, sys.stdout, args.status)
+    if args.action == "show":
+        return cli.show_inquiry(store, args.reference, sys.stdout)
+    return cli.export_inquiries(store, args.format, sys.stdout)
 
 
 if __name__ == "__main__":

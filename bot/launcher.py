@@ -15,6 +15,7 @@ from typing import Dict, List, Optional
 
 import yaml
 
+from bot.inquiries.delivery import describe as describe_channels
 from bot.settings import ROOT, Settings
 
 MODEL_NAME = "mutu"
@@ -88,10 +89,14 @@ def services(conf: Settings) -> List[Service]:
                 f"http://{conf.host}:{conf.actions_port}/health", child_env(conf, {"SANIC_HOST": conf.host})),
         Service("rasa", rasa_argv, f"{conf.rasa_url}/webhooks/rest/", child_env(conf)),
         Service("web", [py, "-m", "bot", "web"], f"{conf.web_url}/healthz", child_env(conf)),
+        Service("worker", [py, "-m", "bot", "worker"], "", child_env(conf)),
     ]
 
 
 def is_ready(url: str) -> bool:
+    """True when ``url`` answers 200; a service without a URL is ready once started."""
+    if not url:
+        return True
     try:
         with urllib.request.urlopen(url, timeout=2) as resp:
             return resp.status == 200
@@ -128,6 +133,11 @@ def stop(items: List[Service], grace: float = 15.0) -> None:
                 service.process.wait()
 
 
+def describe_delivery(conf: Settings) -> str:
+    return "delivered by " + ", ".join(describe_channels(conf)) if conf.smtp_host or conf.webhook_url \
+        else "kept in the outbox (no MUTU_SMTP_HOST / MUTU_WEBHOOK_URL)"
+
+
 def banner(conf: Settings) -> str:
     return "\n".join([
         "",
@@ -135,6 +145,7 @@ def banner(conf: Settings) -> str:
         f"  Rasa server     {conf.rasa_url}  (REST: {conf.rasa_url}/webhooks/rest/webhook, socket.io)",
         f"  Action server   http://{conf.host}:{conf.actions_port}",
         f"  Widget demo     {conf.web_url}/",
+        f"  Inquiries       {describe_delivery(conf)} (outbox: {conf.inquiry_db})",
         f"  try: curl -s -X POST {conf.rasa_url}/webhooks/rest/webhook "
         "-H 'Content-Type: application/json' -d '{\"sender\": \"moi\", \"message\": \"c quoi la mutualisation\"}'",
         "Ctrl-C stops everything.",

@@ -30,6 +30,7 @@ class Links:
     coordinator_name: str
     coordinator_title: str
     coordinator_email: str
+    response_time: str
     tiess_guide_title: str
     tiess_guide_publisher: str
     tiess_guide_url: Optional[str]
@@ -45,6 +46,7 @@ class Settings:
     data_dir: Path
     model_dir: Path
     api_token: Optional[str]
+    public_rasa_url: str
     cors_origins: Tuple[str, ...]
     max_message_chars: int
     rate_limit_per_minute: int
@@ -60,6 +62,10 @@ class Settings:
     http_timeout: float
     inquiries_per_hour: int
     retention_days: int
+    retry_base_seconds: float
+    retry_max_seconds: float
+    worker_poll_seconds: float
+    max_question_chars: int
     links: Links
 
     @property
@@ -120,6 +126,7 @@ def load_links(env: Optional[Mapping[str, str]] = None, path: Path = LINKS_FILE)
         coordinator_name=person["name"],
         coordinator_title=person["title"],
         coordinator_email=person["email"],
+        response_time=person.get("response_time") or "dès que possible",
         tiess_guide_title=guide["title"],
         tiess_guide_publisher=guide["publisher"],
         tiess_guide_url=_text(env, "TIESS_GUIDE_URL", guide.get("url")),
@@ -147,6 +154,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         data_dir=data_dir,
         model_dir=Path(_text(env, "MODEL_DIR", str(ROOT / "models"))).resolve(),
         api_token=_text(env, "API_TOKEN"),
+        public_rasa_url=_text(env, "PUBLIC_RASA_URL", f"http://{host}:{_int(env, 'RASA_PORT', 5005, 1)}"),
         cors_origins=origins,
         max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2500, 10, 100000),
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 30, 0, 100000),
@@ -162,5 +170,9 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         http_timeout=_float(env, "HTTP_TIMEOUT", 10.0),
         inquiries_per_hour=_int(env, "INQUIRIES_PER_HOUR", 3, 0, 1000),
         retention_days=_int(env, "RETENTION_DAYS", 90, 1, 3650),
+        retry_base_seconds=_float(env, "RETRY_BASE_SECONDS", 30.0),
+        retry_max_seconds=_float(env, "RETRY_MAX_SECONDS", 3600.0),
+        worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 2.0),
+        max_question_chars=_int(env, "MAX_QUESTION_CHARS", 2000, 10, 20000),
         links=links,
     )

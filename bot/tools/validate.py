@@ -48,11 +48,30 @@ def content_problems(root: Path = ROOT) -> List[str]:
             problems.append(f"{topic}: no response utter_{topic}")
         if f"/{topic}" not in labels:
             problems.append(f"{topic}: no button points to it, so it has no label for suggestions")
-    for payload in sorted(labels):
-        target = payload.lstrip("/")
+    for payload in sorted(p for p in labels if p.startswith("/")):
+        target = payload[1:]
         if target not in topics and target not in intents:
             problems.append(f"button payload {payload} targets nothing")
     return problems
+
+
+UNUSED_UTTERANCE = re.compile(r"The utterance '(utter_[\w/]+)' is not used in any story or rule\.")
+
+
+def used_outside_stories(root: Path = ROOT) -> Set[str]:
+    """Responses Rasa's validator cannot see in use: uttered by custom actions, or the
+    ``utter_ask_<slot>`` questions forms ask by themselves."""
+    code = "\n".join(p.read_text("utf-8") for p in (root / "actions").glob("*.py"))
+    used = set(re.findall(r'response="(utter_[\w/]+)"', code))
+    domain = yaml.safe_load((root / "domain.yml").read_text("utf-8"))
+    for form in (domain.get("forms") or {}).values():
+        used |= {f"utter_ask_{slot}" for slot in form.get("required_slots") or []}
+    return used
+
+
+def expected(warning: str, used: Set[str]) -> bool:
+    match = UNUSED_UTTERANCE.search(warning)
+    return any(k.search(warning) for k in KNOWN_WARNINGS) or bool(match and match.group(1) in used)
 
 
 def rasa_validate() -> List[str]:
@@ -62,7 +81,8 @@ def rasa_validate() -> List[str]:
     output = proc.stdout + proc.stderr
     print(output[-4000:])
     warnings = [line.split("UserWarning:", 1)[1].strip() for line in output.splitlines() if "UserWarning:" in line]
-    problems = [w for w in warnings if not any(k.search(w) for k in KNOWN_WARNINGS)]
+    used = used_outside_stories()
+    problems = [w for w in warnings if not expected(w, used)]
     if proc.returncode != 0:
         problems.append(f"rasa data validate exited with {proc.returncode}")
     return problems

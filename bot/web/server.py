@@ -25,7 +25,7 @@ def render(name: str, conf: Settings) -> Tuple[bytes, str]:
     path = STATIC / name
     ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if name.endswith(".html"):
-        text = path.read_text("utf-8").replace("{{RASA_URL}}", html.escape(conf.rasa_url, quote=True))
+        text = path.read_text("utf-8").replace("{{RASA_URL}}", html.escape(conf.public_rasa_url, quote=True))
         return text.encode("utf-8"), ctype + "; charset=utf-8"
     if ctype.startswith("text/") or name.endswith(".js"):
         ctype += "; charset=utf-8"

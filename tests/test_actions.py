@@ -1,0 +1,90 @@
+"""Custom actions, run with trackers built inline (no server needed)."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Dict, List
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.clarify import OTHER_BUTTON, ActionClarify
+from actions.session import ActionSessionStart, link_slots
+from actions.topics import ranked_payloads, suggestions
+from bot import settings
+from bot.payloads import load_responses
+
+DOMAIN = load_responses()
+
+
+def tracker(parse: Dict[str, Any], events: List[Dict[str, Any]] = ()) -> Tracker:
+    return Tracker("t", {}, parse, list(events), False, None, {}, "action_listen")
+
+
+def run(action: Any, parse: Dict[str, Any]) -> tuple:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker(parse), DOMAIN))
+    return dispatcher.messages, events
+
+
+UNCLEAR = {
+    "text": "heu le truc des fermes",
+    "intent": {"name": "nlu_fallback", "confidence": 0.45},
+    "intent_ranking": [
+        {"name": "nlu_fallback", "confidence": 0.45},
+        {"name": "faq", "confidence": 0.40},
+        {"name": "out_of_scope", "confidence": 0.35},
+        {"name": "contact_human", "confidence": 0.1},
+    ],
+    "response_selector": {"faq": {"ranking": [
+        {"intent_response_key": "faq/sector_agri", "confidence": 0.6},
+        {"intent_response_key": "faq/example_remplacement", "confidence": 0.3},
+        {"intent_response_key": "faq/example_halte", "confidence": 0.05},
+    ]}},
+}
+
+
+def test_session_start_fills_every_link_slot_from_the_links_file() -> None:
+    messages, events = run(ActionSessionStart(), {})
+    assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
+    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    conf = settings.load()
+    assert slots == link_slots(conf.links, conf.retention_days)
+    assert slots["contact_email"] == "mobilisation@concertationhorizon.ca"
+    assert slots["tiess_guide_ref"] == "« 6 étapes pour un partage réussi » du TIESS"
+    assert messages == []
+
+
+def test_link_slots_add_the_address_once_it_is_known() -> None:
+    links = settings.load_links({"MUTU_TIESS_GUIDE_URL": "https://guide.example/6", "MUTU_SITE_URL": "https://site.example"})
+    slots = link_slots(links)
+    assert slots["tiess_guide_ref"].endswith("(https://guide.example/6)")
+    assert slots["site_ref"] == "le site de Concertation Horizon (https://site.example)"
+
+
+def test_ranking_weighs_topics_by_the_faq_confidence() -> None:
+    ranked = dict(ranked_payloads(UNCLEAR))
+    assert ranked["/faq/sector_agri"] == 0.4 * 0.6
+    assert "/out_of_scope" not in ranked and "/nlu_fallback" not in ranked
+    assert ranked["/contact_human"] == 0.1
+
+
+def test_clarify_offers_the_likeliest_topics_then_something_else() -> None:
+    messages, events = run(ActionClarify(), UNCLEAR)
+    assert events == []
+    buttons = messages[0]["buttons"]
+    assert [b["payload"] for b in buttons] == ["/faq/sector_agri", "/faq/example_remplacement",
+                                               "/contact_human", OTHER_BUTTON["payload"]]
+    assert buttons[0]["title"] == "Agriculture"
+
+
+def test_clarify_without_any_likely_topic_offers_starters() -> None:
+    parse = {"text": "zzz", "intent": {"name": "nlu_fallback", "confidence": 0.9},
+             "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.9}]}
+    messages, _ = run(ActionClarify(), parse)
+    payloads = [b["payload"] for b in messages[0]["buttons"]]
+    assert payloads == ["/faq/def_mutualisation", "/help", "/something_else"]
+
+
+def test_suggestions_skip_topics_without_a_label() -> None:
+    assert suggestions(UNCLEAR, {"/faq/example_halte": "La Halte"}, min_score=0.0) == [
+        {"title": "La Halte", "payload": "/faq/example_halte"}]
