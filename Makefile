@@ -53,7 +53,7 @@ validate: $(STAMP)
 	$(PY) -m bot.tools.validate
 
 test-stories: $(MODEL)
-	$(RASA) test core --model $(MODEL) --stories tests/test_stories.yml \
+	$(RASA) test core --e2e --model $(MODEL) --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out $(RESULTS)/stories
 
 test-nlu: $(STAMP)

@@ -3,11 +3,15 @@
 * ``FoldingTokenizer``: splits on anything that is not a letter or digit (so « l'agriculture »
   gives « l », « agriculture ») and folds case and accents, so « cooperative », « Coopérative »
   and « COOPÉRATIVE » share their features. No model to download.
+* ``UnknownWordsFallback``: marks gibberish (mostly unknown words, even with typos allowed)
+  as ``nlu_fallback``, which the classifiers alone may answer with confidence.
 * ``RetrievalPayloadClassifier``: lets a quick-reply button carry a retrieval intent payload
   such as ``/faq/form_contrat``, which Rasa 3.6's own payload handler does not understand.
 """
 from __future__ import annotations
 
+import difflib
+import json
 import re
 from typing import Any, Dict, List, Optional, Text
 
@@ -17,6 +21,7 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from bot.text import fold, words
 
@@ -98,3 +103,78 @@ class RetrievalPayloadClassifier(GraphComponent):
             "ranking": [{"confidence": 1.0, "intent_response_key": key}],
         }
         message.set("response_selector", selectors, add_to_output=True)
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True
+)
+class UnknownWordsFallback(GraphComponent):
+    """Sends gibberish to ``nlu_fallback``: classifiers are often confident about text made of
+    words they never saw ("zxqv plok"), so this one checks the words themselves.
+
+    A word counts as known when it, or a word close to it (typos), is in the training data;
+    when most of a message's words are unknown, or it has no letter at all, the message is
+    marked ``nlu_fallback``.
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"max_unknown_ratio": 0.6, "min_similarity": 0.75, "min_word_length": 3}
+
+    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+                 vocabulary: Optional[set] = None) -> None:
+        self._config = {**self.get_default_config(), **config}
+        self._model_storage, self._resource = model_storage, resource
+        self._vocabulary = vocabulary or set()
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "UnknownWordsFallback":
+        return cls(config, model_storage, resource)
+
+    @classmethod
+    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+             execution_context: ExecutionContext, **kwargs: Any) -> "UnknownWordsFallback":
+        try:
+            with model_storage.read_from(resource) as directory:
+                vocabulary = set(json.loads((directory / "vocabulary.json").read_text("utf-8")))
+        except (ValueError, FileNotFoundError):
+            vocabulary = set()
+        return cls(config, model_storage, resource, vocabulary)
+
+    def train(self, training_data: TrainingData) -> Resource:
+        vocabulary = set()
+        for example in training_data.training_examples:
+            vocabulary.update(word for word, _ in words(example.get("text") or ""))
+        self._vocabulary = vocabulary
+        with self._model_storage.write_to(self._resource) as directory:
+            (directory / "vocabulary.json").write_text(json.dumps(sorted(vocabulary)), "utf-8")
+        return self._resource
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get("text") or ""
+            if self._vocabulary and not text.startswith("/") and self.unknown_ratio(text) > self._config["max_unknown_ratio"]:
+                confidence = 1.0
+                message.set("intent", {"name": "nlu_fallback", "confidence": confidence}, add_to_output=True)
+                ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+                message.set("intent_ranking", [{"name": "nlu_fallback", "confidence": confidence}] + ranking,
+                            add_to_output=True)
+        return messages
+
+    def _known(self, word: str) -> bool:
+        if word in self._vocabulary or word.isdigit():
+            return True
+        return bool(difflib.get_close_matches(word, self._vocabulary, n=1, cutoff=self._config["min_similarity"]))
+
+    def unknown_ratio(self, text: str) -> float:
+        """Share of the message's words (of 3 letters or more) not known from training."""
+        if not any(c.isalnum() for c in text):
+            return 1.0
+        long_words = [w for w, _ in words(text) if len(w) >= self._config["min_word_length"]]
+        if not long_words:
+            return 0.0
+        return sum(not self._known(w) for w in long_words) / len(long_words)

