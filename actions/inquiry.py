@@ -40,9 +40,27 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+QUESTION_STARTS = ("c'est quoi", "cest quoi", "c quoi", "c koi", "qu'est", "quest", "comment", "pourquoi",
+                   "quel", "qui ", "ou ", "combien", "quand", "est-ce", "parle", "expliqu", "pouvez-vous",
+                   "peux-tu", "y a", "avez-vous", "donne", "et ", "pis ")
+
+
+def looks_like_question(text: str) -> bool:
+    folded = fold(text).strip()
+    return "?" in folded or folded.startswith(QUESTION_STARTS)
+
+
 def is_interruption(tracker: Tracker, threshold: float = 0.8) -> bool:
-    intent = (tracker.latest_message or {}).get("intent") or {}
-    return intent.get("name") in INTERRUPTIONS and float(intent.get("confidence") or 0) >= threshold
+    """A clear cancel, or a clear question (FAQ, help...), rather than an answer to the form.
+
+    Names and organisations often contain FAQ words ("CDC des Jardins"), so a recognised FAQ
+    intent only interrupts when the text is shaped like a question.
+    """
+    message = tracker.latest_message or {}
+    intent = message.get("intent") or {}
+    if intent.get("name") not in INTERRUPTIONS or float(intent.get("confidence") or 0) < threshold:
+        return False
+    return intent.get("name") == "cancel" or looks_like_question(message.get("text") or "")
 
 
 def find_email(text: str) -> Optional[str]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 from typing import Any, Dict, List, Tuple
 
 
-# Intents that are never worth suggesting in a "Vouliez-vous dire…" list.
-NOT_SUGGESTED = {"nlu_fallback", "out_of_scope", "english", "affirm", "deny", "something_else",
-                 "greet", "goodbye", "thank"}
+# Besides FAQ topics, the only intents worth suggesting in a "Vouliez-vous dire…" list.
+SUGGESTED_INTENTS = {"help", "contact_human"}
 
 
 def ranked_payloads(parse_data: Dict[str, Any]) -> List[Tuple[str, float]]:
@@ -17,7 +16,7 @@ def ranked_payloads(parse_data: Dict[str, Any]) -> List[Tuple[str, float]]:
         name, confidence = intent.get("name"), float(intent.get("confidence") or 0.0)
         if name == "faq":
             faq_confidence = confidence
-        elif name and name not in NOT_SUGGESTED:
+        elif name in SUGGESTED_INTENTS:
             scores[f"/{name}"] = confidence
     selector = (parse_data.get("response_selector") or {}).get("faq") or {}
     for topic in selector.get("ranking") or []:

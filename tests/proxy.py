@@ -58,6 +58,10 @@ class TcpProxy:
 
     def stop(self) -> None:
         if self._server:
+            try:
+                self._server.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked in accept()
+            except OSError:
+                pass
             self._server.close()
             self._server = None
         with self._lock:

@@ -129,3 +129,12 @@ def test_helpers() -> None:
     assert [backoff(n, 30, 3600) for n in range(0, 9)] == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
     assert SKIPPED == "non précisé"
     assert DELIVERED == "delivered"
+
+
+@pytest.mark.parametrize("text, question", [
+    ("c'est quoi la cantine pour tous?", True), ("Comment on fait", True), ("et le relait", True),
+    ("CDC des Jardins", False), ("Marie Quellet", False), ("marc.gagnon(at)exemple", False),
+])
+def test_looks_like_question(text: str, question: bool) -> None:
+    from actions.inquiry import looks_like_question
+    assert looks_like_question(text) is question
