@@ -17,7 +17,7 @@ export PYTHONPATH := $(CURDIR)
 
 RASA := $(PY) -m rasa
 
-.PHONY: help venv model run shell validate test test-stories test-nlu pytest eval bench clean browser
+.PHONY: help venv model run shell validate test test-stories test-nlu test-scale scale-deps pytest eval bench clean browser
 
 help:
 	@echo "make run       install, train if needed, start the bot, the actions and the widget demo page"
@@ -69,7 +69,17 @@ browser:
 pytest: $(MODEL) browser
 	$(PY) -m pytest tests -p no:cacheprovider -ra
 
-test: validate $(MODEL) test-stories pytest test-nlu
+# PostgreSQL and Redis from Debian's packages for the scale-out test.
+scale-deps:
+	@{ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v redis-server >/dev/null; } || { \
+	  echo "Installing Debian's postgresql and redis-server for the scale-out test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql redis-server; }
+
+test-scale: $(MODEL) scale-deps
+	$(PY) -m pytest tests/scale -m scale -p no:cacheprovider -ra
+
+test: validate $(MODEL) test-stories pytest test-scale test-nlu
 
 eval: $(STAMP)
 	$(PY) ../shared/eval/faq_eval.py ../shared/eval/questions.dev.yml --show-failures

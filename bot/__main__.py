@@ -11,7 +11,9 @@ from bot import settings
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description="Mutu, l'assistant mutualisation")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start the actions, the Rasa server, the worker and the widget demo page")
+    run = sub.add_parser("run", help="start the actions, the Rasa server, the worker and the widget demo page")
+    run.add_argument("--only", help="comma-separated subset of actions,rasa,web,worker "
+                                    "(e.g. --only rasa for one more Rasa server when scaling out)")
     sub.add_parser("web", help="serve the widget and its demo page only")
     sub.add_parser("worker", help="deliver the inquiries waiting in the outbox (runs until stopped)")
     inquiries = sub.add_parser("inquiries", help="look at the inquiries in the outbox")
@@ -34,8 +36,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"Configuration error: {exc}", file=sys.stderr)
         return 2
     if args.command == "run":
-        from bot.launcher import run
-        return run(conf)
+        from bot.launcher import ALL_SERVICES, run
+        only = [name.strip() for name in args.only.split(",")] if args.only else None
+        unknown = set(only or []) - set(ALL_SERVICES)
+        if unknown:
+            print(f"Unknown service(s): {', '.join(sorted(unknown))}", file=sys.stderr)
+            return 2
+        return run(conf, only)
     if args.command == "web":
         from bot.web.server import serve
         serve(conf)

@@ -48,11 +48,22 @@ def model_path(conf: Settings) -> Path:
 
 
 def endpoints_config(conf: Settings) -> Dict[str, object]:
-    """Rasa endpoints: our action server and the SQLite tracker store under MUTU_DATA_DIR."""
-    return {
-        "action_endpoint": {"url": conf.actions_url},
-        "tracker_store": {"type": "SQL", "dialect": "sqlite", "db": str(conf.tracker_db)},
-    }
+    """Rasa endpoints: our action server, and the stores of the chosen profile.
+
+    ``sqlite`` (default): the SQL tracker store in a SQLite file under MUTU_DATA_DIR, Rasa's
+    in-memory lock store: one Rasa server. ``scale``: the SQL tracker store on PostgreSQL and
+    the Redis lock store, shared by any number of Rasa servers (and Sanic workers).
+    """
+    endpoints: Dict[str, object] = {"action_endpoint": {"url": conf.actions_url}}
+    if conf.store_profile == "sqlite":
+        endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(conf.tracker_db)}
+        return endpoints
+    endpoints["tracker_store"] = {"type": "SQL", "dialect": "postgresql", "url": conf.pg_host,
+                                  "port": conf.pg_port, "db": conf.pg_db, "username": conf.pg_user,
+                                  "password": conf.pg_password or ""}
+    endpoints["lock_store"] = {"type": "bot.locks.ResilientRedisLockStore", "url": conf.redis_host, "port": conf.redis_port,
+                               "db": conf.redis_db, "password": conf.redis_password, "key_prefix": "mutu"}
+    return endpoints
 
 
 def credentials_config() -> Dict[str, object]:
@@ -75,7 +86,11 @@ def write_runtime_config(conf: Settings) -> Dict[str, Path]:
     return paths
 
 
-def services(conf: Settings) -> List[Service]:
+ALL_SERVICES = ("actions", "rasa", "web", "worker")
+
+
+def services(conf: Settings, only: Optional[List[str]] = None) -> List[Service]:
+    """The processes of a Mutu installation (``only``: a subset, e.g. one more Rasa server)."""
     paths = write_runtime_config(conf)
     py = sys.executable
     rasa_argv = [py, "-m", "rasa", "run", "--model", str(model_path(conf)),
@@ -84,13 +99,18 @@ def services(conf: Settings) -> List[Service]:
                  "--cors", *conf.cors_origins]
     if conf.api_token:
         rasa_argv += ["--enable-api", "--auth-token", conf.api_token]
-    return [
+    all_services = [
         Service("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(conf.actions_port)],
                 f"http://{conf.host}:{conf.actions_port}/health", child_env(conf, {"SANIC_HOST": conf.host})),
-        Service("rasa", rasa_argv, f"{conf.rasa_url}/webhooks/rest/", child_env(conf)),
+        Service("rasa", rasa_argv, f"{conf.rasa_url}/webhooks/rest/",
+                child_env(conf, {"SANIC_REQUEST_MAX_SIZE": str(conf.max_body_bytes),
+                                 "SANIC_WORKERS": str(conf.sanic_workers),
+                                 # a conversation whose server died is free again after this long
+                                 "TICKET_LOCK_LIFETIME": str(conf.lock_lifetime_seconds)})),
         Service("web", [py, "-m", "bot", "web"], f"{conf.web_url}/healthz", child_env(conf)),
         Service("worker", [py, "-m", "bot", "worker"], "", child_env(conf)),
     ]
+    return [s for s in all_services if s.name in (only or ALL_SERVICES)]
 
 
 def is_ready(url: str) -> bool:
@@ -153,11 +173,11 @@ def banner(conf: Settings) -> str:
     ])
 
 
-def run(conf: Settings, ready_timeout: float = 300.0) -> int:
-    if not model_path(conf).exists():
+def run(conf: Settings, only: Optional[List[str]] = None, ready_timeout: float = 300.0) -> int:
+    if (not only or "rasa" in only) and not model_path(conf).exists():
         print(f"No trained model at {model_path(conf)}: run `make model` (or `make run`).", file=sys.stderr)
         return 2
-    items = services(conf)
+    items = services(conf, only)
     stopping = {"flag": False}
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -15,6 +15,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 LINKS_FILE = Path(__file__).resolve().parent / "links.yml"
 SMTP_TLS_MODES = ("starttls", "ssl", "none")
+STORE_PROFILES = ("sqlite", "scale")
 
 
 class SettingsError(ValueError):
@@ -49,6 +50,7 @@ class Settings:
     public_rasa_url: str
     cors_origins: Tuple[str, ...]
     max_message_chars: int
+    max_body_bytes: int
     rate_limit_per_minute: int
     smtp_host: Optional[str]
     smtp_port: int
@@ -66,6 +68,18 @@ class Settings:
     retry_max_seconds: float
     worker_poll_seconds: float
     max_question_chars: int
+    store_profile: str
+    pg_host: str
+    pg_port: int
+    pg_db: str
+    pg_user: str
+    pg_password: Optional[str]
+    redis_host: str
+    redis_port: int
+    redis_db: int
+    redis_password: Optional[str]
+    sanic_workers: int
+    lock_lifetime_seconds: int
     links: Links
 
     @property
@@ -144,6 +158,12 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
     smtp_tls = (_text(env, "SMTP_TLS", "starttls") or "").lower()
     if smtp_tls not in SMTP_TLS_MODES:
         raise SettingsError(f"MUTU_SMTP_TLS must be one of {', '.join(SMTP_TLS_MODES)}")
+    store_profile = (_text(env, "STORE_PROFILE", "sqlite") or "").lower()
+    if store_profile not in STORE_PROFILES:
+        raise SettingsError(f"MUTU_STORE_PROFILE must be one of {', '.join(STORE_PROFILES)}")
+    sanic_workers = _int(env, "SANIC_WORKERS", 1, 1, 64)
+    if sanic_workers > 1 and store_profile == "sqlite":
+        raise SettingsError("MUTU_SANIC_WORKERS > 1 needs MUTU_STORE_PROFILE=scale (a Redis lock store)")
     default_origins = f"http://{host}:{web_port},http://localhost:{web_port}"
     origins = tuple(o.strip() for o in _text(env, "CORS_ORIGINS", default_origins).split(",") if o.strip())
     return Settings(
@@ -157,6 +177,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         public_rasa_url=_text(env, "PUBLIC_RASA_URL", f"http://{host}:{_int(env, 'RASA_PORT', 5005, 1)}"),
         cors_origins=origins,
         max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2500, 10, 100000),
+        max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, 1000, 100_000_000),
         rate_limit_per_minute=_int(env, "RATE_LIMIT_PER_MINUTE", 30, 0, 100000),
         smtp_host=_text(env, "SMTP_HOST"),
         smtp_port=_int(env, "SMTP_PORT", 587, 1),
@@ -174,5 +195,17 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         retry_max_seconds=_float(env, "RETRY_MAX_SECONDS", 3600.0),
         worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 2.0),
         max_question_chars=_int(env, "MAX_QUESTION_CHARS", 2000, 10, 20000),
+        store_profile=store_profile,
+        pg_host=_text(env, "PG_HOST", "127.0.0.1"),
+        pg_port=_int(env, "PG_PORT", 5432, 1),
+        pg_db=_text(env, "PG_DB", "mutu"),
+        pg_user=_text(env, "PG_USER", "mutu"),
+        pg_password=_text(env, "PG_PASSWORD"),
+        redis_host=_text(env, "REDIS_HOST", "127.0.0.1"),
+        redis_port=_int(env, "REDIS_PORT", 6379, 1),
+        redis_db=_int(env, "REDIS_DB", 0, 0, 1000),
+        redis_password=_text(env, "REDIS_PASSWORD"),
+        sanic_workers=sanic_workers,
+        lock_lifetime_seconds=_int(env, "LOCK_LIFETIME_SECONDS", 10, 1, 600),
         links=links,
     )

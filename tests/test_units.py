@@ -117,3 +117,16 @@ def test_links_file_is_readable_and_complete() -> None:
     assert set(links.references) >= {"cnrtl", "larousse_mutualiser", "larousse_mutualisation",
                                      "petit_guide_orange"}
     assert Path(settings.LINKS_FILE).exists()
+
+
+def test_a_ticket_is_served_once_every_earlier_ticket_expired() -> None:
+    import time as _time
+
+    from rasa.core.lock import Ticket, TicketLock
+
+    from bot.locks import first_in_line
+    now = _time.time()
+    lock = TicketLock("c", [Ticket(1, now + 10), Ticket(2, now - 1)])
+    assert not first_in_line(lock, 2)           # ticket 1 (a live server) goes first
+    lock = TicketLock("c", [Ticket(1, now - 1), Ticket(2, now - 0.5)])
+    assert first_in_line(lock, 2)               # both expired: Rasa would wait forever
