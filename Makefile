@@ -84,5 +84,9 @@ test: validate $(MODEL) test-stories pytest test-scale test-nlu
 eval: $(STAMP)
 	$(PY) ../shared/eval/faq_eval.py ../shared/eval/questions.dev.yml --show-failures
 
+# Our bot against Rasa's default config on the same data; writes bench/results.md (~10 min).
+bench: $(MODEL)
+	$(PY) bench/run.py
+
 clean:
 	rm -rf models $(RESULTS) .pytest_cache

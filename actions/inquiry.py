@@ -13,7 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from bot import settings
 from bot.inquiries.store import NewInquiry, OutboxStore, conversation_key
-from bot.text import fold, strip_control
+from bot.text import fold, one_line, strip_control
 
 FIELDS = ["inquiry_name", "inquiry_email", "inquiry_organisation", "inquiry_question"]
 SLOTS = ["inquiry_consent", *FIELDS]
@@ -34,10 +34,6 @@ FIELD_WORDS = {"inquiry_email": ("courriel", "email", "mail", "adresse"),
 def clean(text: Any, limit: int) -> str:
     """User text made safe to store: no control characters, trimmed, bounded."""
     return strip_control(text if isinstance(text, str) else "").strip()[:limit]
-
-
-def one_line(text: str) -> str:
-    return " ".join(text.split())
 
 
 QUESTION_STARTS = ("c'est quoi", "cest quoi", "c quoi", "c koi", "qu'est", "quest", "comment", "pourquoi",

@@ -35,3 +35,13 @@ def strip_control(text: str) -> str:
 def has_letters(text: str) -> bool:
     """True when ``text`` contains at least one letter or digit."""
     return any(c.isalnum() for c in text)
+
+
+_BREAKS = re.compile(r"[\r\n\t\x00-\x1f\x7f\u2028\u2029]+")
+
+
+def one_line(text: str, limit: int = 0) -> str:
+    """``text`` on one line: line breaks and control characters become spaces, runs of spaces
+    are collapsed, and the result is cut to ``limit`` characters (0: no limit)."""
+    flat = " ".join(_BREAKS.sub(" ", text).split())
+    return flat[:limit] if limit else flat

@@ -12,7 +12,7 @@ from bot.settings import Settings
 from tests.conftest import API_TOKEN
 from tests.helpers import flat, get_json, post
 
-FRENCH = ("desole", "pouvez-vous", "votre message", "bonjour", "je ", "mutualis", "vous", "merci")
+FRENCH = (" de ", " la ", " le ", " les ", " est ", "vous", "desole", "bonjour", "merci", "mutualis")
 
 # (case name, message text) sent as a normal JSON body.
 TEXTS: List[Tuple[str, Any]] = [
@@ -61,7 +61,7 @@ def assert_polite_or_clear(status: int, body: Any) -> None:
         return
     assert 200 <= status < 300, (status, body)
     assert isinstance(body, list) and body, body
-    text = flat(body)
+    text = " " + flat(body)
     assert any(word in text for word in FRENCH), text[:200]
 
 

@@ -12,7 +12,8 @@ import pytest
 from actions.inquiry import SKIPPED, fields_to_edit, find_email, valid_email, valid_name
 from bot import settings
 from bot.inquiries import cli
-from bot.inquiries.delivery import build_email, one_line, redact_email, sign, webhook_request
+from bot.inquiries.delivery import build_email, redact_email, sign, webhook_request
+from bot.text import one_line
 from bot.inquiries.store import DELIVERED, NewInquiry, OutboxStore, conversation_key
 from bot.inquiries.worker import backoff
 

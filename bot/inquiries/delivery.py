@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import re
 import smtplib
 import ssl
 from email.headerregistry import Address
@@ -20,9 +19,9 @@ import requests
 
 from bot.inquiries.store import Inquiry, iso
 from bot.settings import Settings
+from bot.text import one_line
 
 SIGNATURE_HEADER = "X-Mutu-Signature"
-_LINE_BREAKS = re.compile(r"[\r\n\t\x00-\x1f\x7f\u2028\u2029]+")
 
 
 class DeliveryError(Exception):
@@ -33,11 +32,6 @@ class Channel(Protocol):
     name: str
 
     def send(self, inquiry: Inquiry) -> None: ...
-
-
-def one_line(text: str, limit: int = 120) -> str:
-    """Make ``text`` safe for a mail header: no CR/LF or control characters, bounded length."""
-    return " ".join(_LINE_BREAKS.sub(" ", text).split())[:limit]
 
 
 def redact_email(address: str) -> str:
@@ -53,9 +47,9 @@ def email_body(inquiry: Inquiry) -> str:
         "",
         f"Référence : {inquiry.reference}",
         f"Reçue le : {iso(inquiry.created_at)} (UTC)",
-        f"Nom : {one_line(inquiry.name)}",
+        f"Nom : {one_line(inquiry.name, 200)}",
         f"Courriel : {inquiry.email}",
-        f"Organisme : {one_line(inquiry.organisation or 'non précisé')}",
+        f"Organisme : {one_line(inquiry.organisation or 'non précisé', 300)}",
         "",
         "Question :",
         inquiry.question,
