@@ -113,6 +113,16 @@ def services(conf: Settings, only: Optional[List[str]] = None) -> List[Service]:
     return [s for s in all_services if s.name in (only or ALL_SERVICES)]
 
 
+def die_with_parent() -> None:
+    """In a child, before exec: get SIGTERM if the launcher dies (Linux), so that no service
+    outlives a launcher that was killed."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def is_ready(url: str) -> bool:
     """True when ``url`` answers 200; a service without a URL is ready once started."""
     if not url:
@@ -181,13 +191,17 @@ def run(conf: Settings, only: Optional[List[str]] = None, ready_timeout: float =
     stopping = {"flag": False}
 
     def on_signal(signum: int, _frame: object) -> None:
-        stopping["flag"] = True
-        raise KeyboardInterrupt
+        if not stopping["flag"]:  # the first signal stops everything; later ones wait for that
+            stopping["flag"] = True
+            raise KeyboardInterrupt
 
+    # Both explicitly: a shell's `cmd &` starts us with SIGINT ignored, and children inherit that.
     signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         for service in items:
-            service.process = subprocess.Popen(service.argv, cwd=ROOT, env=service.env)
+            service.process = subprocess.Popen(service.argv, cwd=ROOT, env=service.env,
+                                               preexec_fn=die_with_parent)
         wait_ready(items, ready_timeout)
         print(banner(conf), flush=True)
         while all(s.process and s.process.poll() is None for s in items):

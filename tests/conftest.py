@@ -75,19 +75,29 @@ def bot(bot_env: Dict[str, str]) -> Iterator[settings.Settings]:
         pytest.fail("no trained model: run the tests with `make test`")
     log = open(conf.data_dir / "bot.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=ROOT, env=bot_env,
-                            stdout=log, stderr=subprocess.STDOUT)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 300
     urls = [f"{conf.rasa_url}/webhooks/rest/", f"http://{conf.host}:{conf.actions_port}/health",
             f"{conf.web_url}/healthz"]
     while not all(is_ready(u) for u in urls):
         if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
+            stop_group(proc)
             pytest.fail("bot did not start:\n" + (conf.data_dir / "bot.log").read_text()[-3000:])
         time.sleep(0.5)
     yield conf
-    proc.send_signal(signal.SIGINT)
-    try:
-        proc.wait(30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_group(proc)
     log.close()
+
+
+def stop_group(proc: subprocess.Popen, grace: float = 30) -> None:
+    """SIGTERM the launcher (it stops its services), then SIGKILL its whole group if needed."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # anything left of the group
+    except ProcessLookupError:
+        pass

@@ -167,3 +167,28 @@ def test_server_stop_shows_reconnecting_and_recovers_without_losing_the_message(
     page.wait_for_function("document.querySelectorAll('.mutu-msg.mutu-pending').length === 0")
     assert "CUMA" in last_bot_text(page)
     assert page.locator(".mutu-banner").is_hidden()
+
+
+def _luminance(rgb: str) -> float:
+    channels = [int(c) / 255 for c in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3]]
+    lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def contrast(fg: str, bg: str) -> float:
+    a, b = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def test_text_contrast_meets_wcag_aa(page: object) -> None:
+    open_chat(page)
+    ask(page, "c'est quoi la mutualisation")
+    pairs = {  # element whose text colour is checked → element that paints the background
+        ".mutu-title": ".mutu-header", ".mutu-status": ".mutu-header", ".mutu-msg.mutu-bot": ".mutu-msg.mutu-bot",
+        ".mutu-msg.mutu-user": ".mutu-msg.mutu-user", ".mutu-choice": ".mutu-choice", ".mutu-send": ".mutu-send",
+        ".mutu-msg.mutu-bot a": ".mutu-msg.mutu-bot",
+    }
+    for text_sel, bg_sel in pairs.items():
+        fg = page.eval_on_selector(text_sel, "e => getComputedStyle(e).color")
+        bg = page.eval_on_selector(bg_sel, "e => getComputedStyle(e).backgroundColor")
+        assert contrast(fg, bg) >= 4.5, (text_sel, fg, bg)
