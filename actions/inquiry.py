@@ -213,8 +213,7 @@ class ActionSubmitInquiry(Action):
             name=values["inquiry_name"], email=values["inquiry_email"],
             organisation=None if organisation == SKIPPED else organisation,
             question=values["inquiry_question"], conversation=conversation))
-        dispatcher.utter_message(response="utter_inquiry_received", reference=inquiry.reference,
-                                 response_time=conf.links.response_time)
+        dispatcher.utter_message(response="utter_inquiry_received", reference=inquiry.reference)
         return reset_events()
 
 

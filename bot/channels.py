@@ -7,6 +7,7 @@ never force an intent or set a slot by typing one.
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections import OrderedDict, deque
@@ -31,7 +32,19 @@ EMPTY_REPLY = "Votre message semble vide. Écrivez votre question sur la mutuali
 TOO_LONG_REPLY = ("Votre message est trop long pour moi (plus de {limit} caractères). Pouvez-vous le "
                   "raccourcir ou le découper en quelques questions?")
 RATE_REPLY = "Vous écrivez très vite! Attendez quelques secondes, puis posez votre question à nouveau."
+ERROR_REPLY = ("Désolé, un problème technique m'empêche de répondre pour l'instant. Réessayez dans un "
+               "moment, ou écrivez à l'équipe par courriel.")
 MAX_SENDER_CHARS = 128
+MAX_METADATA_DEPTH = 8
+MAX_METADATA_CHARS = 8000
+
+
+def depth(value: Any, limit: int) -> int:
+    """Nesting depth of a JSON value, counting no further than ``limit + 1``."""
+    if limit < 0 or not isinstance(value, (dict, list)):
+        return 0
+    children = value.values() if isinstance(value, dict) else value
+    return 1 + max((depth(child, limit - 1) for child in children), default=0)
 
 
 class RateLimiter:
@@ -110,6 +123,9 @@ def parse_rest_body(body: Any) -> Tuple[Optional[Dict[str, Any]], Optional[str]]
         return None, "'message' must be a string."
     if metadata is not None and not isinstance(metadata, dict):
         return None, "'metadata' must be a JSON object."
+    if metadata and (depth(metadata, MAX_METADATA_DEPTH) > MAX_METADATA_DEPTH
+                     or len(json.dumps(metadata)) > MAX_METADATA_CHARS):
+        return None, f"'metadata' must be at most {MAX_METADATA_DEPTH} levels and {MAX_METADATA_CHARS} characters."
     return {"sender": sender, "message": message or "", "metadata": metadata}, None
 
 
@@ -144,6 +160,8 @@ class GuardedRestInput(RestInput):
                 await guarded(message)
             except Exception:
                 logger.exception("rest message failed")
+            if not collector.messages:  # the bot failed, or chose silence: never leave the user without an answer
+                await collector.send_text_message(fields["sender"], ERROR_REPLY)
             return response.json(collector.messages)
 
         return hook

@@ -54,7 +54,8 @@ def endpoints_config(conf: Settings) -> Dict[str, object]:
     in-memory lock store: one Rasa server. ``scale``: the SQL tracker store on PostgreSQL and
     the Redis lock store, shared by any number of Rasa servers (and Sanic workers).
     """
-    endpoints: Dict[str, object] = {"action_endpoint": {"url": conf.actions_url}}
+    endpoints: Dict[str, object] = {"action_endpoint": {"url": conf.actions_url},
+                                    "nlg": {"type": "bot.nlg.LinksNaturalLanguageGenerator"}}
     if conf.store_profile == "sqlite":
         endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(conf.tracker_db)}
         return endpoints

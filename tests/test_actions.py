@@ -8,9 +8,9 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.clarify import OTHER_BUTTON, ActionClarify
-from actions.session import ActionSessionStart, link_slots
 from actions.topics import ranked_payloads, suggestions
 from bot import settings
+from bot.nlg import LinksNaturalLanguageGenerator, response_values
 from bot.payloads import load_responses
 
 DOMAIN = load_responses()
@@ -43,22 +43,28 @@ UNCLEAR = {
 }
 
 
-def test_session_start_fills_every_link_slot_from_the_links_file() -> None:
-    messages, events = run(ActionSessionStart(), {})
-    assert events[0]["event"] == "session_started" and events[-1]["name"] == "action_listen"
-    slots = {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+def test_responses_get_every_name_and_link_from_the_links_file() -> None:
+    from rasa.shared.core.domain import Domain
+    domain = Domain.from_dict({"responses": DOMAIN["responses"]})
+    nlg = LinksNaturalLanguageGenerator(domain=domain)
     conf = settings.load()
-    assert slots == link_slots(conf.links, conf.retention_days)
-    assert slots["contact_email"] == "mobilisation@concertationhorizon.ca"
-    assert slots["tiess_guide_ref"] == "« 6 étapes pour un partage réussi » du TIESS"
-    assert messages == []
+    assert nlg.values == response_values(conf.links, conf.retention_days)
+    assert nlg.values["contact_email"] == "mobilisation@concertationhorizon.ca"
+    assert nlg.values["tiess_guide_ref"] == "« 6 étapes pour un partage réussi » du TIESS"
+    reply = nlg.generate_from_slots("utter_faq/contact", {}, "rest")
+    assert "Isabelle Lapointe" in reply["text"] and "{" not in reply["text"]
+    for name in DOMAIN["responses"]:  # every variable of every response is known
+        filled = nlg.generate_from_slots(name, {s: "x" for s in ("inquiry_name", "inquiry_email",
+                                                                  "inquiry_organisation", "inquiry_question")},
+                                         "rest", reference="MUTU-2026-0001", length=1, limit=2)
+        assert "{" not in (filled or {}).get("text", ""), name
 
 
-def test_link_slots_add_the_address_once_it_is_known() -> None:
+def test_addresses_appear_once_they_are_known() -> None:
     links = settings.load_links({"MUTU_TIESS_GUIDE_URL": "https://guide.example/6", "MUTU_SITE_URL": "https://site.example"})
-    slots = link_slots(links)
-    assert slots["tiess_guide_ref"].endswith("(https://guide.example/6)")
-    assert slots["site_ref"] == "le site de Concertation Horizon (https://site.example)"
+    values = response_values(links, 90)
+    assert values["tiess_guide_ref"].endswith("(https://guide.example/6)")
+    assert values["site_ref"] == "le site de Concertation Horizon (https://site.example)"
 
 
 def test_ranking_weighs_topics_by_the_faq_confidence() -> None:

@@ -73,9 +73,8 @@ def test_a_typed_payload_sets_no_slot(bot: Settings) -> None:
     replies = chat.say(payload)
     assert replies and "pirate" not in flat(replies)
     tracker = get_json(f"{bot.rasa_url}/conversations/{chat.sender}/tracker", API_TOKEN)
-    assert tracker["slots"]["contact_email"] == bot.links.coordinator_email
-    assert tracker["slots"]["org_name"] == bot.links.org_name
-    assert "pirate" not in json.dumps(tracker["slots"])
+    assert "pirate" not in json.dumps(tracker["slots"]).lower()
+    assert bot.links.coordinator_email in flat(chat.say("c'est quoi votre courriel"))
 
 
 def test_our_own_button_payload_is_understood(bot: Settings) -> None:
