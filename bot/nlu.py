@@ -126,6 +126,7 @@ class UnknownWordsFallback(GraphComponent):
         self._config = {**self.get_default_config(), **config}
         self._model_storage, self._resource = model_storage, resource
         self._vocabulary = vocabulary or set()
+        self._fuzzy_cache: Dict[str, bool] = {}  # typo look-ups are slow: remember them
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -168,7 +169,12 @@ class UnknownWordsFallback(GraphComponent):
     def _known(self, word: str) -> bool:
         if word in self._vocabulary or word.isdigit():
             return True
-        return bool(difflib.get_close_matches(word, self._vocabulary, n=1, cutoff=self._config["min_similarity"]))
+        if word not in self._fuzzy_cache:
+            if len(self._fuzzy_cache) > 50_000:
+                self._fuzzy_cache.clear()
+            self._fuzzy_cache[word] = bool(difflib.get_close_matches(
+                word, self._vocabulary, n=1, cutoff=self._config["min_similarity"]))
+        return self._fuzzy_cache[word]
 
     def unknown_ratio(self, text: str) -> float:
         """Share of the message's words (of 3 letters or more) not known from training."""

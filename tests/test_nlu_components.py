@@ -41,3 +41,24 @@ def test_a_retrieval_payload_selects_that_exact_answer() -> None:
 def test_other_texts_and_unknown_retrieval_intents_are_left_alone() -> None:
     for text in ("et le relait?", "/chitchat/ask_name", "/faq", "/faq/Bad-Key"):
         assert _selected(text).get("intent")["name"] == "greet", text
+
+
+def test_unknown_words_fallback_marks_gibberish_but_not_typos(tmp_path) -> None:
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from bot.nlu import UnknownWordsFallback
+    storage = LocalModelStorage(tmp_path)
+    component = UnknownWordsFallback.create({}, storage, Resource("unknown"), None)
+    component.train(TrainingData([Message({"text": t, "intent": "faq"}) for t in
+                                  ("c'est quoi la mutualisation", "les coopératives agricoles")]))
+    assert component.unknown_ratio("c quoi la mutalisation") == 0.0     # a typo is still known
+    assert component.unknown_ratio("zxqv plok trumf") == 1.0
+    assert component.unknown_ratio("🙂🙂") == 1.0
+    message = Message({"text": "zxqv plok trumf", "intent": {"name": "faq", "confidence": 0.9}})
+    component.process([message])
+    assert message.get("intent")["name"] == "nlu_fallback"
+    message = Message({"text": "les cooperatives", "intent": {"name": "faq", "confidence": 0.9}})
+    component.process([message])
+    assert message.get("intent")["name"] == "faq"
