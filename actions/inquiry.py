@@ -165,7 +165,7 @@ class ValidateInquiryForm(FormValidationAction):
     def validate_inquiry_question(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                   domain: DomainDict) -> Dict[Text, Any]:
         question = (value or "").strip()
-        limit = settings.load().max_question_chars
+        limit = settings.current().max_question_chars
         if len(question) > limit:
             dispatcher.utter_message(response="utter_question_too_long", length=len(question), limit=limit)
             return {"inquiry_question": None}
@@ -202,7 +202,7 @@ class ActionSubmitInquiry(Action):
         if values["inquiry_consent"] is not True or not all(values[s] for s in FIELDS):
             dispatcher.utter_message(response="utter_inquiry_nothing_pending")
             return []
-        conf = settings.load()
+        conf = settings.current()
         store = OutboxStore(conf.inquiry_db)
         conversation = conversation_key(tracker.sender_id)
         if conf.inquiries_per_hour and store.count_since(conversation, time.time() - 3600) >= conf.inquiries_per_hour:

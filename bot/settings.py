@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple
 
@@ -148,12 +149,19 @@ def load_links(env: Optional[Mapping[str, str]] = None, path: Path = LINKS_FILE)
     )
 
 
+@lru_cache(maxsize=1)
+def current() -> Settings:
+    """The process's settings, read once (long-running services whose environment is fixed)."""
+    return load()
+
+
 def load(env: Optional[Mapping[str, str]] = None) -> Settings:
     """Build the settings from ``env`` (default: the process environment)."""
     env = os.environ if env is None else env
     links = load_links(env)
     host = _text(env, "HOST", "127.0.0.1")
     web_port = _int(env, "WEB_PORT", 8000, 1)
+    rasa_port = _int(env, "RASA_PORT", 5005, 1)
     data_dir = Path(_text(env, "DATA_DIR", str(ROOT / "var"))).resolve()
     smtp_tls = (_text(env, "SMTP_TLS", "starttls") or "").lower()
     if smtp_tls not in SMTP_TLS_MODES:
@@ -168,13 +176,13 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
     origins = tuple(o.strip() for o in _text(env, "CORS_ORIGINS", default_origins).split(",") if o.strip())
     return Settings(
         host=host,
-        rasa_port=_int(env, "RASA_PORT", 5005, 1),
+        rasa_port=rasa_port,
         actions_port=_int(env, "ACTIONS_PORT", 5055, 1),
         web_port=web_port,
         data_dir=data_dir,
         model_dir=Path(_text(env, "MODEL_DIR", str(ROOT / "models"))).resolve(),
         api_token=_text(env, "API_TOKEN"),
-        public_rasa_url=_text(env, "PUBLIC_RASA_URL", f"http://{host}:{_int(env, 'RASA_PORT', 5005, 1)}"),
+        public_rasa_url=_text(env, "PUBLIC_RASA_URL", f"http://{host}:{rasa_port}"),
         cors_origins=origins,
         max_message_chars=_int(env, "MAX_MESSAGE_CHARS", 2500, 10, 100000),
         max_body_bytes=_int(env, "MAX_BODY_BYTES", 1_000_000, 1000, 100_000_000),

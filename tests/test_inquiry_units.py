@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from actions.inquiry import SKIPPED, fields_to_edit, find_email, valid_email, valid_name
+from actions.inquiry import fields_to_edit, find_email, valid_email, valid_name
 from bot import settings
 from bot.inquiries import cli
 from bot.inquiries.delivery import build_email, redact_email, sign, webhook_request
 from bot.text import one_line
-from bot.inquiries.store import DELIVERED, NewInquiry, OutboxStore, conversation_key
+from bot.inquiries.store import NewInquiry, OutboxStore, conversation_key
 from bot.inquiries.worker import backoff
 
 
@@ -128,8 +128,6 @@ def test_helpers() -> None:
     assert one_line("a\r\nb\x00c   d") == "a b c d"
     assert redact_email("marie.tremblay@exemple.org") == "m***@e***.org"
     assert [backoff(n, 30, 3600) for n in range(0, 9)] == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
-    assert SKIPPED == "non précisé"
-    assert DELIVERED == "delivered"
 
 
 @pytest.mark.parametrize("text, question", [

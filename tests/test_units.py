@@ -19,8 +19,7 @@ def test_words_split_elisions_and_hyphens_and_keep_offsets() -> None:
     text = "C'est l'Économie sociale-solidaire!"
     found = list(words(text))
     assert [w for w, _ in found] == ["c", "est", "l", "economie", "sociale", "solidaire"]
-    assert all(text[start:start + 1].lower() in (w[0], w[0].upper()) or not text[start].isascii()
-               for w, start in found)
+    assert [start for _, start in found] == [0, 2, 6, 8, 17, 25]
 
 
 def test_strip_control_keeps_newlines() -> None:
@@ -72,7 +71,6 @@ def test_rate_limiter_counts_per_sender_and_forgets_old_hits() -> None:
     assert limiter.allow("a", 0) and limiter.allow("a", 1) and not limiter.allow("a", 2)
     assert limiter.allow("b", 2)
     assert limiter.allow("a", 62)
-    assert guard(limit=1).limiter.allow("x")
     g = guard(limit=1)
     g.check("z", "allo")
     assert g.check("z", "allo") == (None, RATE_REPLY)
