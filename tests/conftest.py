@@ -16,9 +16,12 @@ from bot.launcher import is_ready
 from tests.peers import SmtpPeer, WebhookPeer
 
 ROOT = Path(__file__).resolve().parent.parent
-TEST_PORTS = {"MUTU_RASA_PORT": "15005", "MUTU_ACTIONS_PORT": "15055", "MUTU_WEB_PORT": "18000"}
-PROXY_PORT = 15006  # the browser reaches Rasa through tests/proxy.py, which a test can stop
-SMTP_PORT, WEBHOOK_PORT = 18025, 18080
+# MUTU_TEST_PORT_OFFSET lets two test runs share a machine (each on its own ports).
+OFFSET = int(os.environ.get("MUTU_TEST_PORT_OFFSET", "0"))
+TEST_PORTS = {"MUTU_RASA_PORT": str(15005 + OFFSET), "MUTU_ACTIONS_PORT": str(15055 + OFFSET),
+              "MUTU_WEB_PORT": str(18000 + OFFSET)}
+PROXY_PORT = 15006 + OFFSET  # the browser reaches Rasa through tests/proxy.py, which a test can stop
+SMTP_PORT, WEBHOOK_PORT = 18025 + OFFSET, 18080 + OFFSET
 API_TOKEN = "test-token-not-secret"
 WEBHOOK_SECRET = "webhook-secret-for-tests"
 

@@ -14,10 +14,10 @@ import pytest
 
 from bot import settings
 from bot.inquiries.store import NewInquiry, OutboxStore, conversation_key
-from tests.conftest import ROOT, delivery_env, wait_for
+from tests.conftest import OFFSET, ROOT, delivery_env, wait_for
 from tests.peers import SmtpPeer, WebhookPeer
 
-SMTP_PORT, WEBHOOK_PORT = 18026, 18081
+SMTP_PORT, WEBHOOK_PORT = 18026 + OFFSET, 18081 + OFFSET
 
 
 @pytest.fixture
