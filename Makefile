@@ -7,7 +7,9 @@ PY       := $(VENV)/bin/python
 STAMP    := $(VENV)/.installed-$(shell cat requirements.txt requirements.lock | cksum | cut -d' ' -f1)
 MODEL    := models/mutu.tar.gz
 RESULTS  := results
-TRAIN_INPUTS := config.yml domain.yml $(shell find data -name '*.yml') bot/nlu.py bot/text.py
+GENERATED := data/nlu/generated_preambles.yml
+TRAIN_INPUTS := config.yml domain.yml $(filter-out $(GENERATED),$(shell find data -name '*.yml')) $(GENERATED) \
+                bot/nlu.py bot/text.py bot/focus.py
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -17,7 +19,7 @@ export PYTHONPATH := $(CURDIR)
 
 RASA := $(PY) -m rasa
 
-.PHONY: help venv model run shell validate test test-stories test-nlu test-scale scale-deps pytest eval bench clean browser
+.PHONY: help venv model run shell validate test test-stories test-nlu test-scale scale-deps pytest eval eval-conv bench clean browser
 
 help:
 	@echo "make run       install, train if needed, start the bot, the actions and the widget demo page"
@@ -25,6 +27,7 @@ help:
 	@echo "make shell     talk to the bot in the terminal (start 'make run' in another terminal first)"
 	@echo "make validate  rasa data validate, warnings included"
 	@echo "make eval      shared FAQ evaluation against the running bot (needs ../shared)"
+	@echo "make eval-conv shared conversation evaluation against the running bot (needs ../shared)"
 	@echo "make bench     benchmarks (bench/results.md)"
 
 $(STAMP): requirements.txt requirements.lock
@@ -35,6 +38,10 @@ $(STAMP): requirements.txt requirements.lock
 	@rm -f $(VENV)/.installed-*; touch $@
 
 venv: $(STAMP)
+
+# Long-message training examples, generated from bot/tools/preambles.yml (not committed).
+$(GENERATED): bot/tools/augment.py bot/tools/preambles.yml $(filter-out $(GENERATED),$(shell find data/nlu -name '*.yml')) | $(STAMP)
+	$(PY) -m bot.tools.augment $@
 
 # Trains only when the training data, the domain, the config or the NLU components changed.
 $(MODEL): $(TRAIN_INPUTS) | $(STAMP)
@@ -49,15 +56,18 @@ run: $(MODEL)
 shell: $(STAMP)
 	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml
 
-validate: $(STAMP)
+validate: $(STAMP) $(GENERATED)
 	$(PY) -m bot.tools.validate
 
 test-stories: $(MODEL)
 	$(RASA) test core --e2e --model $(MODEL) --stories tests/test_stories.yml \
 	  --fail-on-prediction-errors --out $(RESULTS)/stories
 
+# Cross-validation on the written examples only (generated ones would leak across folds).
 test-nlu: $(STAMP)
-	$(RASA) test nlu --nlu data --config config.yml --cross-validation --folds 3 --out $(RESULTS)/nlu
+	@rm -rf $(RESULTS)/cv-data && mkdir -p $(RESULTS)/cv-data && \
+	  for f in data/nlu/*.yml; do [ "$$f" = "$(GENERATED)" ] || cp "$$f" $(RESULTS)/cv-data/; done
+	$(RASA) test nlu --nlu $(RESULTS)/cv-data --config config.yml --cross-validation --folds 3 --out $(RESULTS)/nlu
 	$(PY) -m bot.tools.check_nlu $(RESULTS)/nlu
 
 # Debian's chromium drives the widget tests (never `playwright install`).
@@ -83,6 +93,10 @@ test: validate $(MODEL) test-stories pytest test-scale test-nlu
 
 eval: $(STAMP)
 	$(PY) ../shared/eval/faq_eval.py ../shared/eval/questions.dev.yml --show-failures
+
+# Whole conversations (shared development set) against the running bot (needs ../shared).
+eval-conv: $(STAMP)
+	$(PY) ../shared/eval/conv_eval.py ../shared/eval/conversations.dev.yml --show-failures
 
 # Our bot against Rasa's default config on the same data; writes bench/results.md (~10 min).
 bench: $(MODEL)

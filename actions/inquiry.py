@@ -2,9 +2,11 @@
 confirm, edit or cancel; on confirmation the inquiry goes to the durable outbox."""
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import time
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
@@ -17,18 +19,29 @@ from bot.text import fold, one_line, strip_control
 
 FIELDS = ["inquiry_name", "inquiry_email", "inquiry_organisation", "inquiry_question"]
 SLOTS = ["inquiry_consent", *FIELDS]
+SUMMARY_SLOT = "inquiry_summary"  # fingerprint of the values the person saw in the last summary
 SKIPPED = "non précisé"
 SKIP_WORDS = {"passer", "passe", "sauter", "aucun", "aucune", "non", "rien", "skip", "-", "na", "n/a",
               "je passe", "pas d'organisme", "aucun organisme", "sans organisme"}
 # Intents that, when clearly recognised, interrupt the form instead of filling a slot.
-INTERRUPTIONS = {"faq", "cancel", "help", "bot_challenge", "contact_human", "something_else"}
+INTERRUPTIONS = {"faq", "not_in_source", "cancel", "help", "bot_challenge", "contact_human", "something_else"}
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,}$")
 EMAIL_IN_TEXT = re.compile(r"[^\s<>()\"',;:]+@[^\s<>()\"',;:]+\.[A-Za-z]{2,}")
-FIELD_WORDS = {"inquiry_email": ("courriel", "email", "mail", "adresse"),
+FIELD_WORDS = {"inquiry_email": ("courriel", "email", "mail", "adresse", "e-mail"),
                "inquiry_name": ("nom", "prenom"),
-               "inquiry_organisation": ("organisme", "organisation", "entreprise", "employeur"),
+               "inquiry_organisation": ("organisme", "organisation", "entreprise", "employeur", "org", "coop"),
                "inquiry_question": ("question", "message", "demande")}
+# « en fait change mon nom pour Julie Bédard », « mon courriel c'est … », « l'organisme : … »
+CORRECTION = re.compile(
+    r"^\s*(?:(?:non|oups|ah|attends?|euh|en fait|finalement|plutot|plutôt|ok|pardon|desole|désolé)[\s,!.]*)*"
+    r"(?:(?:je veux |j'aimerais |peux-tu |pouvez-vous |svp )?(?:changer|change|modifier|modifie|corriger|"
+    r"corrige|remplacer|remplace|mettre|mets)\s+)?"
+    r"(?:mon|ma|l'|le|la|votre|ton|ta)\s*(?P<field>nom complet|nom|prénom|prenom|courriel|adresse courriel|"
+    r"adresse|e-mail|email|mail|organisme|organisation|question|message|demande)\b"
+    r"(?:\s*(?:c'est|c est|cest|est|pour|par|:|=|->|devrait être|devrait etre|serait|à|a)\s*(?P<value>.+))?$",
+    re.IGNORECASE)
+EDIT_ONLY = re.compile(r"\b(modifier|modifie|changer|change|corriger|corrige)\b", re.IGNORECASE)
 
 
 def clean(text: Any, limit: int) -> str:
@@ -79,7 +92,44 @@ def fields_to_edit(text: str) -> List[str]:
 
 
 def reset_events() -> List[EventType]:
-    return [SlotSet(slot, None) for slot in SLOTS] + [SlotSet("requested_slot", None)]
+    return [SlotSet(slot, None) for slot in SLOTS] + [SlotSet(SUMMARY_SLOT, None), SlotSet("requested_slot", None)]
+
+
+def correction(text: str) -> Optional[Tuple[str, Optional[str]]]:
+    """(field, new value or None) for a typed correction such as « change mon nom pour X »."""
+    match = CORRECTION.match(text or "")
+    if not match:
+        return None
+    fields = fields_to_edit(match.group("field"))
+    if not fields:
+        return None
+    value = (match.group("value") or "").strip().strip(" .!«»\"'")
+    if fields[0] == "inquiry_email":
+        value = find_email(text) or value
+    return fields[0], value or None
+
+
+def fingerprint(values: Dict[str, Any]) -> str:
+    """What the person saw in a summary, to check that nothing else is ever sent."""
+    return hashlib.sha256(json.dumps([values.get(f) for f in FIELDS]).encode("utf-8")).hexdigest()[:16]
+
+
+def summary_pending(tracker: Tracker) -> bool:
+    return tracker.get_slot(SUMMARY_SLOT) is not None and tracker.get_slot("inquiry_consent") is True
+
+
+def valid_value(slot: str, value: str) -> Optional[str]:
+    """The cleaned value when it is acceptable for ``slot``, else None."""
+    if slot == "inquiry_name":
+        name = one_line(value)
+        return name if valid_name(name) else None
+    if slot == "inquiry_email":
+        return value if valid_email(value) else None
+    if slot == "inquiry_organisation":
+        return one_line(value)[:300] or None
+    question = value.strip()
+    limit = settings.current().max_question_chars
+    return question if 3 <= sum(c.isalnum() for c in question) and len(question) <= limit else None
 
 
 class ValidateInquiryForm(FormValidationAction):
@@ -106,7 +156,27 @@ class ValidateInquiryForm(FormValidationAction):
             return {"inquiry_consent": False}
         return {}
 
+    def _corrected(self, tracker: Tracker, slot: str) -> Optional[Dict[Text, Any]]:
+        """A typed correction of ``slot`` (« en fait mon courriel c'est … »): {slot: value},
+        {} when the message asks to change it without a value or corrects another field,
+        None when the message is not a correction."""
+        text = (tracker.latest_message or {}).get("text") or ""
+        found = correction(text)
+        if not found:
+            return None
+        field, value = found
+        if field != slot:
+            return {}
+        if slot == "inquiry_question" and value is not None and self._requested(tracker, slot):
+            return None  # « Ma question est de savoir… » is the question itself, as typed
+        if value is None:
+            return {slot: None} if not self._requested(tracker, slot) else {}
+        return {slot: clean(value, 2000)}
+
     async def _extract_text(self, tracker: Tracker, slot: str, limit: int) -> Dict[Text, Any]:
+        corrected = self._corrected(tracker, slot)
+        if corrected is not None:
+            return corrected
         if not self._requested(tracker, slot) or is_interruption(tracker):
             return {}
         return {slot: clean((tracker.latest_message or {}).get("text"), limit)}
@@ -121,6 +191,9 @@ class ValidateInquiryForm(FormValidationAction):
 
     async def extract_inquiry_email(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                     domain: DomainDict) -> Dict[Text, Any]:
+        corrected = self._corrected(tracker, "inquiry_email")
+        if corrected is not None:
+            return corrected
         if not self._requested(tracker, "inquiry_email"):
             return {}
         text = clean((tracker.latest_message or {}).get("text"), 400)
@@ -131,11 +204,17 @@ class ValidateInquiryForm(FormValidationAction):
 
     async def extract_inquiry_question(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                                        domain: DomainDict) -> Dict[Text, Any]:
+        corrected = self._corrected(tracker, "inquiry_question")
+        if corrected is not None:
+            return corrected
         if not self._requested(tracker, "inquiry_question"):
             return {}
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
         if intent == "cancel" and is_interruption(tracker):
             return {}
+        text = (tracker.latest_message or {}).get("text") or ""
+        if intent == "edit_inquiry" and EDIT_ONLY.search(text) and len(text) < 60:
+            return {}  # « je veux modifier ma question » is not the question
         # The question itself may well look like an FAQ question: take it as written.
         return {"inquiry_question": clean((tracker.latest_message or {}).get("text"), 100000)}
 
@@ -186,8 +265,15 @@ class ActionInquirySummary(Action):
         if tracker.get_slot("inquiry_consent") is not True:
             dispatcher.utter_message(response="utter_inquiry_no_consent")
             return reset_events()
-        dispatcher.utter_message(response="utter_inquiry_summary")
-        return []
+        return show_summary(dispatcher, tracker)
+
+
+def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker,
+                 values: Optional[Dict[str, Any]] = None) -> List[EventType]:
+    """The summary with its buttons, and the fingerprint of exactly what it shows."""
+    values = values or {slot: tracker.get_slot(slot) for slot in FIELDS}
+    dispatcher.utter_message(response="utter_inquiry_summary", **values)
+    return [SlotSet(SUMMARY_SLOT, fingerprint(values))]
 
 
 class ActionSubmitInquiry(Action):
@@ -202,6 +288,9 @@ class ActionSubmitInquiry(Action):
         if values["inquiry_consent"] is not True or not all(values[s] for s in FIELDS):
             dispatcher.utter_message(response="utter_inquiry_nothing_pending")
             return []
+        if tracker.get_slot(SUMMARY_SLOT) != fingerprint(values):
+            # Never send what the person did not see: show the current values first.
+            return show_summary(dispatcher, tracker)
         conf = settings.current()
         store = OutboxStore(conf.inquiry_db)
         conversation = conversation_key(tracker.sender_id)
@@ -238,8 +327,40 @@ class ActionEditInquiry(Action):
         if tracker.get_slot("inquiry_consent") is not True:
             dispatcher.utter_message(response="utter_inquiry_nothing_pending")
             return []
-        fields = fields_to_edit((tracker.latest_message or {}).get("text") or "")
+        text = (tracker.latest_message or {}).get("text") or ""
+        found = correction(text)
+        if found and found[1] is not None:
+            slot, value = found
+            accepted = valid_value(slot, value)
+            if accepted is not None:
+                values = {field: tracker.get_slot(field) for field in FIELDS}
+                values[slot] = accepted
+                return [SlotSet(slot, accepted)] + show_summary(dispatcher, tracker, values)
+            return [SlotSet(slot, None), FollowupAction("inquiry_form")]
+        fields = [found[0]] if found else fields_to_edit(text)
         if not fields:
             dispatcher.utter_message(response="utter_ask_inquiry_field")
             return []
         return [SlotSet(slot, None) for slot in fields] + [FollowupAction("inquiry_form")]
+
+
+class ActionReplyYesNo(Action):
+    """« oui » / « non » outside the form: at the summary they confirm or cancel; after an offer
+    to write to the coordinator, « oui » opens the form; otherwise a short acknowledgement."""
+
+    def name(self) -> Text:
+        return "action_reply_yes_no"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        yes = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "affirm"
+        if summary_pending(tracker):
+            return [FollowupAction("action_submit_inquiry" if yes else "action_cancel_inquiry")]
+        offered = (tracker.get_slot("mutu_answer") or "").startswith(("dont_know", "nothing_more", "give_up"))
+        if yes and offered:
+            return [FollowupAction("inquiry_form")]
+        if yes:
+            dispatcher.utter_message(response="utter_affirm")
+        else:
+            dispatcher.utter_message(response="utter_deny")
+        return []

@@ -20,7 +20,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot import settings
+from bot import knowledge, settings
+from bot.focus import question_segments
 from bot.payloads import allowed_payloads
 from bot.text import strip_control
 
@@ -28,15 +29,22 @@ logger = logging.getLogger(__name__)
 
 Handler = Callable[[UserMessage], Awaitable[Any]]
 
-EMPTY_REPLY = "Votre message semble vide. Écrivez votre question sur la mutualisation, par exemple : « C'est quoi la mutualisation? »"
+EMPTY_REPLY = "Votre message semble vide. Écrivez votre question sur la mutualisation, par exemple : « C'est quoi la mutualisation ? »"
 TOO_LONG_REPLY = ("Votre message est trop long pour moi (plus de {limit} caractères). Pouvez-vous le "
-                  "raccourcir ou le découper en quelques questions?")
-RATE_REPLY = "Vous écrivez très vite! Attendez quelques secondes, puis posez votre question à nouveau."
+                  "raccourcir ou le découper en quelques questions ?")
+RATE_REPLY = "Vous écrivez très vite ! Attendez quelques secondes, puis posez votre question à nouveau."
 ERROR_REPLY = ("Désolé, un problème technique m'empêche de répondre pour l'instant. Réessayez dans un "
-               "moment, ou écrivez à l'équipe par courriel.")
+               "moment, ou écrivez à {coordinator_name} : {contact_email}.")
+SEGMENTS_KEY = "mutu_segments"  # read by actions/answer.py
 MAX_SENDER_CHARS = 128
 MAX_METADATA_DEPTH = 8
 MAX_METADATA_CHARS = 8000
+
+
+def error_reply() -> str:
+    """ERROR_REPLY with the coordinator's name and address, from bot/links.yml."""
+    links = settings.load_links()
+    return ERROR_REPLY.format(coordinator_name=links.coordinator_name, contact_email=links.coordinator_email)
 
 
 def depth(value: Any, limit: int) -> int:
@@ -87,23 +95,53 @@ class MessageGuard:
         if not text:
             return None, EMPTY_REPLY
         if len(text) > self.max_chars:
-            return None, TOO_LONG_REPLY.format(limit=f"{self.max_chars:,}".replace(",", " "))
+            return None, TOO_LONG_REPLY.format(limit=f"{self.max_chars:,}".replace(",", "\u00a0"))
         if not self.limiter.allow(sender):
             return None, RATE_REPLY
         if text.startswith("/") and text not in self.allowed:
             text = text.lstrip("/").strip() or "?"
         return text, None
 
-    def wrap(self, on_new_message: Handler) -> Handler:
+    def wrap(self, on_new_message: Handler, annotate: Optional[Handler] = None) -> Handler:
         async def guarded(message: UserMessage) -> Any:
             text, reply = self.check(message.sender_id, message.text)
             if reply is not None:
                 await message.output_channel.send_text_message(message.sender_id, reply)
                 return None
             message.text = text
+            if annotate is not None:
+                await annotate(message)
             return await on_new_message(message)
 
         return guarded
+
+
+async def with_segments(agent: Any, text: str, metadata: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """The metadata with the NLU parse of each question when ``text`` asks two (bot/focus.py).
+
+    Parsed here, in the Rasa process, so the answer action can answer both; a client's own
+    ``mutu_segments`` key is never trusted.
+    """
+    metadata = {k: v for k, v in (metadata or {}).items() if k != SEGMENTS_KEY} or None
+    if not isinstance(text, str) or text.startswith("/") or agent is None:
+        return metadata
+    things = knowledge.load()
+    segments = question_segments(text, lambda part: bool(knowledge.mentioned(things, part, short=True)))
+    if len(segments) < 2:
+        return metadata
+    try:
+        parsed = [await agent.parse_message(segment) for segment in segments]
+    except Exception:  # never lose the message over this: answer it whole
+        logger.exception("segment parse failed")
+        return metadata
+    keep = ("text", "intent", "intent_ranking", "response_selector")
+    return {**(metadata or {}), SEGMENTS_KEY: [{k: p.get(k) for k in keep} for p in parsed]}
+
+
+def segment_annotator(agent: Any) -> Handler:
+    async def annotate(message: UserMessage) -> None:
+        message.metadata = await with_segments(agent, message.text or "", message.metadata)
+    return annotate
 
 
 def _bad_request(reason: str) -> HTTPResponse:
@@ -137,7 +175,7 @@ class GuardedRestInput(RestInput):
         return "rest"
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        guarded = MessageGuard.from_settings().wrap(on_new_message)
+        guard = MessageGuard.from_settings()
         hook = Blueprint("mutu_rest_webhook", __name__)
 
         @hook.route("/", methods=["GET"])
@@ -156,12 +194,13 @@ class GuardedRestInput(RestInput):
             collector = CollectingOutputChannel()
             message = UserMessage(fields["message"], collector, fields["sender"],
                                   input_channel=self.name(), metadata=fields["metadata"])
+            guarded = guard.wrap(on_new_message, annotate=segment_annotator(request.app.ctx.agent))
             try:
                 await guarded(message)
             except Exception:
                 logger.exception("rest message failed")
             if not collector.messages:  # the bot failed, or chose silence: never leave the user without an answer
-                await collector.send_text_message(fields["sender"], ERROR_REPLY)
+                await collector.send_text_message(fields["sender"], error_reply())
             return response.json(collector.messages)
 
         return hook

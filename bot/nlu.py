@@ -23,6 +23,9 @@ from rasa.nlu.tokenizers.tokenizer import Token, Tokenizer
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from rasa.shared.nlu.constants import TEXT
+
+from bot.focus import focus_spans
 from bot.text import fold, words
 
 RETRIEVAL_PAYLOAD = re.compile(r"^/(?P<intent>[a-z_]+)/(?P<response>[a-z0-9_]+)$")
@@ -41,6 +44,7 @@ class FoldingTokenizer(Tokenizer):
             "intent_split_symbol": "_",
             "token_pattern": None,
             "prefix_separator_symbol": None,
+            "focus": True,  # drop greetings and self-introductions around the question
         }
 
     @staticmethod
@@ -50,10 +54,19 @@ class FoldingTokenizer(Tokenizer):
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
         text = message.get(attribute) or ""
         tokens = [Token(word, start) for word, start in words(text)]
+        if attribute == TEXT and self._config.get("focus", True):
+            tokens = self._focused(text, tokens)
         if not tokens:
             # Punctuation or emoji only: keep one token so featurizers still see something.
             tokens = [Token(fold(text.strip()) or "_", 0)]
         return self._apply_token_pattern(tokens)
+
+    @staticmethod
+    def _focused(text: str, tokens: List[Token]) -> List[Token]:
+        """Only the tokens of the sentences that carry the request (see bot/focus.py)."""
+        spans = focus_spans(text)
+        kept = [t for t in tokens if any(start <= t.start < end for start, end in spans)]
+        return kept or tokens
 
 
 @DefaultV1Recipe.register(

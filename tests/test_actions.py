@@ -7,7 +7,7 @@ from typing import Any, Dict, List
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.clarify import OTHER_BUTTON, ActionClarify
+from actions.answer import OTHER_BUTTON, ActionAnswer
 from actions.topics import ranked_payloads, suggestions
 from bot import settings
 from bot.nlg import LinksNaturalLanguageGenerator, response_values
@@ -75,9 +75,10 @@ def test_ranking_weighs_topics_by_the_faq_confidence() -> None:
 
 
 def test_clarify_offers_the_likeliest_topics_then_something_else() -> None:
-    messages, events = run(ActionClarify(), UNCLEAR)
-    assert events == []
-    buttons = messages[0]["buttons"]
+    messages, events = run(ActionAnswer(), UNCLEAR)
+    assert messages[0]["response"] == "utter_clarify"
+    assert {"event": "slot", "name": "mutu_answer", "value": "clarify", "timestamp": None} in events
+    buttons = messages[1]["buttons"]
     assert [b["payload"] for b in buttons] == ["/faq/sector_agri", "/faq/example_remplacement",
                                                "/contact_human", OTHER_BUTTON["payload"]]
     assert buttons[0]["title"] == "Agriculture"
@@ -86,9 +87,9 @@ def test_clarify_offers_the_likeliest_topics_then_something_else() -> None:
 def test_clarify_without_any_likely_topic_offers_starters() -> None:
     parse = {"text": "zzz", "intent": {"name": "nlu_fallback", "confidence": 0.9},
              "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.9}]}
-    messages, _ = run(ActionClarify(), parse)
-    payloads = [b["payload"] for b in messages[0]["buttons"]]
-    assert payloads == ["/faq/def_mutualisation", "/help", "/something_else"]
+    messages, _ = run(ActionAnswer(), parse)
+    payloads = [b["payload"] for b in messages[1]["buttons"]]
+    assert payloads == ["/faq/def_mutualisation", "/faq/examples_list", "/help", "/something_else"]
 
 
 def test_suggestions_skip_topics_without_a_label() -> None:

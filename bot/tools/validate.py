@@ -63,6 +63,7 @@ def used_outside_stories(root: Path = ROOT) -> Set[str]:
     ``utter_ask_<slot>`` questions forms ask by themselves."""
     code = "\n".join(p.read_text("utf-8") for p in (root / "actions").glob("*.py"))
     used = set(re.findall(r'response="(utter_[\w/]+)"', code))
+    used |= set(re.findall(r'response=f"(utter_\w+)/', code))  # a retrieval intent's responses
     domain = yaml.safe_load((root / "domain.yml").read_text("utf-8"))
     for form in (domain.get("forms") or {}).values():
         used |= {f"utter_ask_{slot}" for slot in form.get("required_slots") or []}

@@ -1,0 +1,212 @@
+"""The answer to a question: an FAQ topic, one fact about the thing in question, or a plain
+« l'infographie ne précise pas » — read against the last answer, so that short follow-ups work.
+
+A message with two questions (the channel splits and parses them: bot/focus.py, bot/channels.py)
+gets both answers. The same answer is never given twice in a row. An English question gets the
+French answer and a one-line note in English.
+"""
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from bot import knowledge as kb
+from actions.inquiry import correction, show_summary, summary_pending
+from actions.topics import suggestions
+from bot import settings
+from bot.nlg import response_values
+from bot.payloads import button_labels
+from bot.text import fold
+
+SEGMENTS_KEY = "mutu_segments"
+CONTACT_BUTTON = {"title": "Écrire à la coordonnatrice", "payload": "/contact_human"}
+GUIDE_BUTTON = {"title": "Le guide du TIESS", "payload": "/faq/tiess_guide"}
+OTHER_BUTTON = {"title": "Autre chose", "payload": "/something_else"}
+STARTERS = ["/faq/def_mutualisation", "/faq/examples_list", "/help"]
+_ENGLISH = set("the what who where when how why which is are does do can could would you your i i'm we "
+               "our my there this that of for with and about please hi hello thanks".split())
+_FRENCH = set("le la les un une des du de est sont quoi qui ou où quand comment pourquoi c'est ce "
+              "je tu vous nous on pis et avec pour dans au aux ya mon ma".split())
+
+
+def is_english(text: str) -> bool:
+    """More English function words than French ones (and at least two)."""
+    found = re.findall(r"[a-z']+", fold(text))
+    english = sum(w in _ENGLISH for w in found)
+    return english >= 2 and english > sum(w in _FRENCH for w in found)
+
+
+def _values() -> Dict[str, str]:
+    conf = settings.current()
+    return response_values(conf.links, conf.retention_days)
+
+
+def fill(text: str, values: Dict[str, str]) -> str:
+    """Fill {placeholders} from the links file; unknown ones are left as they are."""
+    return re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def topic_button(topic: str, labels: Dict[str, str]) -> Optional[Dict[str, str]]:
+    payload = f"/faq/{topic}"
+    return {"title": labels[payload], "payload": payload} if payload in labels else None
+
+
+def context_of(tracker: Tracker) -> kb.Context:
+    return kb.Context(thing=tracker.get_slot("mutu_thing"), answer=tracker.get_slot("mutu_answer"),
+                      attribute=tracker.get_slot("mutu_attribute"))
+
+
+def previous_parse(tracker: Tracker) -> Dict[str, Any]:
+    """The NLU parse of the user message before the latest one."""
+    seen = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen += 1
+            if seen == 2:
+                return event.get("parse_data") or {}
+    return {}
+
+
+class Renderer:
+    """Turns plans into messages; remembers the context they leave."""
+
+    def __init__(self, dispatcher: CollectingDispatcher, domain: DomainDict, tracker: Tracker) -> None:
+        self.dispatcher, self.tracker = dispatcher, tracker
+        self.knowledge = kb.load()
+        self.labels = button_labels(domain)
+        self.values = _values()
+
+    def source(self, thing: kb.Thing) -> str:
+        return fill(self.knowledge.source_line, {**self.values, "section": thing.section})
+
+    def render(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        getattr(self, f"_{plan.kind}")(plan, parse)
+
+    def _topic(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        self.dispatcher.utter_message(response=f"utter_faq/{plan.topic}")
+
+    def _fact(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        thing = self.knowledge.things[plan.thing or ""]
+        text = fill(plan.text or "", self.values) + "\n" + self.source(thing)
+        buttons = [b for b in [topic_button(thing.topic, self.labels)] if b]
+        self.dispatcher.utter_message(text=text, buttons=buttons + [CONTACT_BUTTON])
+
+    def _dont_know(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        thing = self.knowledge.things.get(plan.thing or "")
+        what = plan.text or kb.WHAT.get(plan.attribute or "", "")
+        if thing and what:
+            label = fill(thing.label, self.values)
+            first = f"L'infographie ne précise pas {what} ({label})."
+        elif what:
+            first = f"L'infographie ne précise pas {what}."
+        else:
+            first = "L'infographie ne donne pas cette information."
+        known = ""
+        if thing:
+            button = topic_button(thing.topic, self.labels)
+            known = f" Ce qu'elle en dit : consultez « {button['title']} »." if button else ""
+        text = (f"{first}{known} Pour aller plus loin, consultez le guide {self.values['tiess_guide_ref']}, "
+                f"ou écrivez à {self.values['coordinator_name']}, qui peut vous répondre directement.")
+        buttons = [CONTACT_BUTTON]
+        if thing and topic_button(thing.topic, self.labels):
+            buttons.append(topic_button(thing.topic, self.labels))
+        else:
+            buttons.append(GUIDE_BUTTON)
+        self.dispatcher.utter_message(text=text, buttons=buttons)
+
+    def _nothing_more(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        text = (f"Je n'ai rien de plus à ce sujet : l'infographie n'en dit pas davantage. "
+                f"{self.values['coordinator_name']}, {self.values['coordinator_title']}, peut vous "
+                f"répondre ({self.values['contact_email']}).")
+        self.dispatcher.utter_message(text=text, buttons=[CONTACT_BUTTON, GUIDE_BUTTON])
+
+    def _clarify(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        buttons = suggestions(parse, self.labels)
+        if not buttons:
+            buttons = [{"title": self.labels[p], "payload": p} for p in STARTERS if p in self.labels]
+        self.dispatcher.utter_message(response="utter_clarify")
+        self.dispatcher.utter_message(buttons=buttons + [OTHER_BUTTON])
+
+    def _give_up(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        self.dispatcher.utter_message(response="utter_give_up")
+
+    def _rephrase(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        self.dispatcher.utter_message(response="utter_ask_rephrase")
+
+    def _out_of_scope(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        self.dispatcher.utter_message(response="utter_out_of_scope")
+
+    def _other(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        """« Non, c'est pas ça »: the other likely topics of the question before."""
+        last = (self.tracker.get_slot("mutu_answer") or "").split(":")
+        shown = f"/faq/{last[1]}" if len(last) > 1 and last[0] == "topic" else None
+        buttons = [b for b in suggestions(previous_parse(self.tracker), self.labels, limit=4)
+                   if b["payload"] != shown][:3]
+        if not buttons:
+            buttons = [{"title": self.labels[p], "payload": p} for p in STARTERS
+                       if p in self.labels and p != shown]
+        self.dispatcher.utter_message(response="utter_not_what_i_meant")
+        self.dispatcher.utter_message(buttons=buttons + [CONTACT_BUTTON])
+
+
+def plan_for(knowledge: kb.Knowledge, text: str, parse: Dict[str, Any], context: kb.Context) -> kb.Plan:
+    """``kb.decide`` plus the dialogue rules: a second miss gives up, no answer twice in a row."""
+    intent = (parse.get("intent") or {}).get("name")
+    if intent == "something_else":
+        return kb.Plan("rephrase") if (context.answer or "").startswith("clarify") else kb.Plan("other")
+    plan = kb.decide(knowledge, text, parse, context)
+    if plan.kind == "clarify" and (context.answer or "").startswith(("clarify", "rephrase")):
+        return kb.Plan("give_up")
+    if plan.kind in ("topic", "fact", "dont_know") and plan.key == context.answer:
+        return kb.Plan("nothing_more", thing=plan.thing, attribute=plan.attribute)
+    return plan
+
+
+def context_after(plan: kb.Plan, context: kb.Context) -> kb.Context:
+    thing = plan.thing or context.thing
+    if plan.kind in ("clarify", "give_up", "out_of_scope", "rephrase", "other"):
+        thing = context.thing
+    return kb.Context(thing=thing, answer=plan.key, attribute=plan.attribute)
+
+
+class ActionAnswer(Action):
+    """Rules send every question here (faq, not_in_source, nlu_fallback, out_of_scope…)."""
+
+    def name(self) -> Text:
+        return "action_answer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        message = tracker.latest_message or {}
+        pending = summary_pending(tracker) and tracker.active_loop_name is None
+        if pending and correction(message.get("text") or ""):
+            return [FollowupAction("action_edit_inquiry")]
+        renderer = Renderer(dispatcher, domain, tracker)
+        context = context_of(tracker)
+        kinds: List[str] = []
+        for text, parse in self.questions(message):
+            plan = plan_for(renderer.knowledge, text, parse, context)
+            if kinds and (plan.kind in kinds and plan.kind not in ("topic", "fact") or plan.kind == "nothing_more"):
+                continue  # one « ne précise pas » or one clarification is enough
+            renderer.render(plan, parse)
+            kinds.append(plan.kind)
+            context = context_after(plan, context)
+        if is_english(message.get("text") or ""):
+            dispatcher.utter_message(response="utter_english_note")
+        events: List[EventType] = show_summary(dispatcher, tracker) if pending else []
+        return events + [SlotSet("mutu_thing", context.thing), SlotSet("mutu_answer", context.answer),
+                SlotSet("mutu_attribute", context.attribute)]
+
+    @staticmethod
+    def questions(message: Dict[str, Any]) -> List[tuple]:
+        """(text, parse) of each question: the channel's segments when there are two, else the message."""
+        segments = ((message.get("metadata") or {}).get(SEGMENTS_KEY) or [])[:2]
+        if len(segments) >= 2 and (message.get("intent") or {}).get("name") in (
+                "faq", "not_in_source", "nlu_fallback", "out_of_scope"):
+            return [(s.get("text") or "", s) for s in segments]
+        return [(message.get("text") or "", message)]

@@ -1,0 +1,295 @@
+"""What the infographic says about each thing (bot/knowledge.yml), and how a question is read
+against it and against the conversation so far.
+
+``decide`` is pure: it takes the text, the NLU parse and the context (the thing and answer of the
+last turn) and returns a ``Plan`` — answer a topic, give one fact, say plainly that the
+infographic does not say, ask to clarify, or decline. The action (actions/answer.py) renders it; the channels use ``mentions`` to split two-question messages.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import yaml
+
+from bot.focus import focus_text
+from bot.text import fold
+
+KNOWLEDGE_FILE = Path(__file__).resolve().parent / "knowledge.yml"
+
+# Attributes a question can ask about, in priority order: the first that matches wins.
+# Patterns run on folded text (no accents, no capitals, punctuation as spaces).
+ATTRIBUTES: List[Tuple[str, str]] = [
+    ("cout", r"couts?|coute(nt)?|couter|prix|tarifs?|frais|cher|cotisations?|how much|costs?|fees?|price"),
+    ("financement", r"subventions?|financement|financer|fonds|funding|grants?|aide financiere"),
+    ("employeur", r"employeur|employeurs|employer|salaires?|paie|avantages sociaux|salary|wages?|paye"),
+    ("legal", r"legal|legale|juridiques?|fiscal|fiscale|impots?|taxes?|responsabilite civile|liability|"
+              r"lawyer|avocat|notaire"),
+    ("defis", r"defis?|difficultes?|obstacles?|challenges?|ingredients?|facteurs de succes|cles du succes|"
+              r"pieges?|risques?"),
+    ("modele", r"modele de contrat|modeles de contrat|gabarit|template|contrat type"),
+    ("qualifie", r"(c est|c|ca|est ce|ca compte|compte|considere)( tu| t il)?( comme)? (de la|une forme de) "
+                 r"mutualisation|is (it|that|this) (pooling|mutualisation)"),
+    ("comite", r"comite|pilotage"),
+    ("source", r"sources?|references?|d ou (ca )?vien(t|nent)|vien(t|nent) d ou|tire(e|es|s)? de|"
+               r"ca vient de|articles?|where does .* come from"),
+    ("conges", r"vacances|conges?|maladie|vacation|holidays?|sick"),
+    ("dispo", r"sorti|sortie|paru|parue|disponibles?|available|est il sorti|deja publie"),
+    ("contenu", r"contien(t|nent)|contenu|dedans|parle de quoi|what is in|what s in"),
+    ("forme", r"contrat|entente|structure|formalise|formaliser|signe|signer|signed|agreement"),
+    ("membres", r"membres?|members?|adherents?"),
+    ("combien", r"combien|how many|nombre"),
+    ("exemple", r"exemples?|examples?|par exemple|genre de"),
+    ("quebec", r"au quebec|quebecois|quebecoise|quebecois|in quebec|ici au quebec|ca existe au"),
+    ("public", r"pour qui|a qui|clientele|serv(e|es|ent)|who .* serve|beneficiaires?|s adresse"),
+    ("mutualise", r"mutualisent|partagent|qu est ce qu (ils|elles) (mutualis|partag)|what do they (share|pool)|"
+                  r"ils mutualisent quoi|ils partagent quoi"),
+    ("lieu", r"^ou|c ou|c est ou|est ou|sont ou|ou (est|sont|se trouve|ca|ce|c est|il|elle|ils|elles|trouver)|"
+             r"region|regions|situee?s?|located|where|endroit|adresse|ville|territoire|lien|url|"
+             r"site|abitibi|bas saint laurent|capitale nationale|chaudiere appalaches|cote nord|estrie|"
+             r"gaspesie|lanaudiere|laurentides|laval|mauricie|monteregie|outaouais|saguenay|"
+             r"centre du quebec|nord du quebec"),
+    ("quand", r"quand|depuis quand|quelle annee|en quelle annee|date|dates|when|since|what year|publie en"),
+    ("pourquoi", r"pourquoi|why|raisons?|dans quel but|objectifs?"),
+    ("comment", r"comment|marche|fonctionne|fonctionnent|concretement|how does|how do|how it works|works"),
+    ("qui", r"^((et|pis|ok|ben|mais|pis|bon) )*qui|c qui|c est qui|qui est ce|qui c est|par qui|avec qui|de qui|who"),
+    ("quoi", r"quoi|c quoi|c koi|c est quoi|qu est ce|what|definition|def"),
+]
+# Attributes answered by the thing's full answer when asked in a short follow-up.
+GENERIC = {"quoi"}
+# Attributes worth a « ne précise pas » even without a named thing (in-domain by themselves).
+STANDALONE_UNKNOWN = {"cout", "financement", "employeur", "legal", "defis", "modele"}
+# Attributes precise enough that a named thing without that fact gets « ne précise pas » even in
+# a long message (otherwise a long message falls back on the classifiers' choice).
+STRICT = STANDALONE_UNKNOWN | {"combien", "membres", "quand", "dispo", "contenu", "qualifie", "conges"}
+WHAT = {  # how to name an attribute in « L'infographie ne précise pas … »
+    "cout": "les coûts (cotisation, prix ou frais)", "financement": "le financement (subventions ou fonds)",
+    "employeur": "qui est l'employeur ni comment partager un salaire ou des avantages sociaux",
+    "legal": "les aspects juridiques, fiscaux ou d'assurance",
+    "defis": "les défis ni les ingrédients-clés de la mutualisation (le projet souhaite justement "
+             "rassembler ces apprentissages)",
+    "modele": "de modèle de contrat ou d'entente", "qualifie": "si c'en est",
+    "comite": "de lien avec le comité de pilotage", "source": "de source plus précise",
+    "conges": "les conditions de remplacement", "dispo": "s'il est disponible",
+    "contenu": "son contenu", "forme": "la forme de l'entente (contrat, structure commune ou autre)",
+    "exemple": "d'exemple précis", "quebec": "de cas au Québec", "public": "à qui cela s'adresse",
+    "membres": "le nombre de membres", "mutualise": "ce qui est mis en commun", "lieu": "le lieu",
+    "quand": "la date", "pourquoi": "les raisons", "comment": "le fonctionnement en détail",
+    "qui": "les personnes en cause", "combien": "de chiffre", "quoi": "de précision",
+}
+_ATTRIBUTE_PATTERNS = [(name, re.compile(rf"\b(?:{pattern})\b")) for name, pattern in ATTRIBUTES]
+_STOP = set("""
+a ah ai alors as au aussi aux avec avez avoir bah ben bon c ca ce ceci cela celle celles celui ces cet cette
+chez comme d da dans de des donc du e eh elle elles en est et etait etaient ete etre eu eux fait faire fais
+faut hein il ils j je juste l la le les leur leurs lui m ma mais me meme mes moi mon n ne ni nos notre nous
+o oh ok on ou ouin par pas peu peut peux pis plus pour pourrait pu puis qu que quel quelle quelles quels
+qui quoi s sa sais sans se ses si son sont su sur t ta te tes toi ton tous tout tu un une va vont vos
+votre vous y ya a-tu tu-tu ti la-dedans au juste exactement deja ici ok okay alors interessant merci svp
+and the a an is are it its this that they them their of to in on for do does did can could be was were
+what who where when how why which there ok so please thanks hi hello also about
+existe existent exister dit disent parle parler avoir veux voudrais aimerais savoir dire
+""".split())
+_PRONOUN = re.compile(r"\b(ils|elles|eux|leur|leurs|ces|cette|celle|celui|celle la|ca|ce|cela|il|elle|it|they|them|"
+                      r"their|those|that|there)\b")
+_FIRST_PERSON = re.compile(r"\b(on|nous|nous autres|je|j|notre|nos|mon|ma|mes|chu|we|i|our|my)\b")
+_FOLLOW = re.compile(r"^(et|pis|puis|and|what about|how about|ok|okay|pis pour|et pour|pis dans|et dans|"
+                     r"et pour|pis avec|et avec)\b")
+
+
+def norm(text: str) -> str:
+    """Folded text with punctuation turned into spaces (apostrophes and hyphens too)."""
+    return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
+
+
+@dataclass(frozen=True)
+class Thing:
+    key: str
+    label: str
+    aliases: Tuple[str, ...]
+    topic: str
+    topics: Tuple[str, ...] = ()
+    section: str = ""
+    facts: Dict[str, str] = field(default_factory=dict)
+    unknown: Dict[str, str] = field(default_factory=dict)
+    weak: bool = False
+    parent: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    things: Dict[str, Thing]
+    source_line: str
+
+    def thing_of_topic(self, topic: str) -> Optional[Thing]:
+        for thing in self.things.values():
+            if thing.topic == topic:
+                return thing
+        for thing in self.things.values():
+            if topic in thing.topics:
+                return thing
+        return None
+
+
+@lru_cache(maxsize=4)
+def load(path: Path = KNOWLEDGE_FILE) -> Knowledge:
+    raw = yaml.safe_load(path.read_text("utf-8"))
+    things = {}
+    for key, item in raw["things"].items():
+        things[key] = Thing(key=key, label=item["label"], topic=item["topic"],
+                            aliases=tuple(norm(a) for a in item.get("aliases") or []),
+                            topics=tuple(item.get("topics") or []), section=item.get("section", ""),
+                            facts=dict(item.get("facts") or {}), unknown=dict(item.get("unknown") or {}),
+                            weak=bool(item.get("weak")), parent=item.get("parent"))
+    return Knowledge(things=things, source_line=raw["source_line"])
+
+
+def without_names(text: str, things: Sequence[Thing]) -> str:
+    """``text`` folded, without the names of ``things`` (« et le contrat » asks no « forme »)."""
+    flat = norm(text)
+    for thing in things:
+        for alias in thing.aliases:
+            flat = re.sub(rf"\b{re.escape(alias)}\b", " ", flat)
+    return " ".join(flat.split())
+
+
+def attribute(text: str) -> Optional[str]:
+    """The attribute a question asks about (« c'est où? » → lieu), or None."""
+    flat = norm(text)
+    for name, pattern in _ATTRIBUTE_PATTERNS:
+        if pattern.search(flat):
+            return name
+    return None
+
+
+def _alias_found(alias: str, flat: str, words: Sequence[str]) -> bool:
+    if re.search(rf"\b{re.escape(alias)}\b", flat):
+        return True
+    if " " in alias or len(alias) < 8:
+        return False
+    return any(len(w) >= 7 and difflib.SequenceMatcher(None, w, alias).ratio() >= 0.86 for w in words)
+
+
+def mentioned(knowledge: Knowledge, text: str, short: bool) -> List[Thing]:
+    """Things named in ``text``, in order of appearance; weak ones only in a short message.
+    A longer alias wins over a shorter one inside it (« petit guide » over « guide »)."""
+    flat = norm(text)
+    words = flat.split()
+    found: List[Tuple[int, int, Thing]] = []
+    for thing in knowledge.things.values():
+        if thing.weak and not short:
+            continue
+        for alias in thing.aliases:
+            if alias and _alias_found(alias, flat, words):
+                match = re.search(rf"\b{re.escape(alias)}\b", flat)
+                found.append((match.start() if match else len(flat), -len(alias), thing))
+                break
+    found.sort(key=lambda item: (item[0], item[1]))
+    return [thing for _, _, thing in found]
+
+
+def content_words(text: str, things: Sequence[Thing]) -> List[str]:
+    """Words that are neither function words, question cues nor the names of ``things``."""
+    flat = norm(text)
+    for thing in things:
+        for alias in thing.aliases:
+            flat = re.sub(rf"\b{re.escape(alias)}\b", " ", flat)
+    for _, pattern in _ATTRIBUTE_PATTERNS:
+        flat = pattern.sub(" ", flat)
+    return [w for w in flat.split() if w not in _STOP and not w.isdigit()]
+
+
+@dataclass
+class Context:
+    thing: Optional[str] = None      # the thing of the last answer
+    answer: Optional[str] = None     # the key of the last answer
+    attribute: Optional[str] = None  # the attribute of the last question
+
+
+@dataclass
+class Plan:
+    kind: str                        # topic | fact | dont_know | clarify | give_up | out_of_scope | other | nothing_more
+    topic: Optional[str] = None
+    thing: Optional[str] = None
+    attribute: Optional[str] = None
+    text: Optional[str] = None
+
+    @property
+    def key(self) -> str:
+        return ":".join(p for p in (self.kind, self.topic or "", self.thing or "", self.attribute or "") if p)
+
+
+def faq_choice(parse: Dict[str, Any]) -> Tuple[Optional[str], float]:
+    """The FAQ topic the response selector chose and the combined confidence."""
+    intent = parse.get("intent") or {}
+    selector = ((parse.get("response_selector") or {}).get("faq") or {}).get("response") or {}
+    key = selector.get("intent_response_key") or ""
+    topic = key.split("/", 1)[1] if "/" in key else None
+    confidence = float(selector.get("confidence") or 0.0)
+    if intent.get("name") == "faq":
+        confidence *= float(intent.get("confidence") or 0.0) ** 0.5
+    else:
+        confidence = 0.0
+    return topic, confidence
+
+
+def _fact_plan(knowledge: Knowledge, thing: Thing, attr: str) -> Optional[Plan]:
+    """The thing's fact, or its parent's (La Halte → the replacement coops)."""
+    value = thing.facts.get(attr)
+    if value is None and thing.unknown.get(attr) is None and thing.parent in knowledge.things:
+        return _fact_plan(knowledge, knowledge.things[thing.parent], attr)
+    if value is None:
+        return None
+    if value.startswith("topic:"):
+        return Plan("topic", topic=value.split(":", 1)[1], thing=thing.key, attribute=attr)
+    return Plan("fact", thing=thing.key, attribute=attr, text=value)
+
+
+def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Context) -> Plan:
+    """What to answer to ``text``, given its NLU ``parse`` and the conversation's ``context``."""
+    focused = focus_text(text)
+    flat = norm(focused)
+    intent = (parse.get("intent") or {}).get("name")
+    short = len(flat.split()) <= 6
+    things = mentioned(knowledge, focused, short)
+    attr = attribute(without_names(focused, things))
+    strong = [t for t in things if not t.weak]
+    bare = len(content_words(focused, things)) <= (1 if short else 0)
+    previous = knowledge.things.get(context.thing or "")
+    refers_back = bool(_PRONOUN.search(flat)) and not _FIRST_PERSON.search(flat)
+    follow_up = bool(_FOLLOW.match(flat)) or bare
+
+    # 1. A question about a named thing, or about the last one (« c'est où? », « pourquoi elles… »).
+    candidates: List[Thing] = []
+    if previous and (refers_back or (bare and not things)):
+        candidates.append(previous)
+    candidates += [t for t in (strong or (things if short else [])) if t not in candidates]
+    if attr and attr not in GENERIC and candidates:
+        for thing in candidates:
+            plan = _fact_plan(knowledge, thing, attr)
+            if plan:
+                return plan
+        if bare or attr in STRICT or intent in ("not_in_source", "nlu_fallback", "out_of_scope"):
+            first = candidates[0]
+            return Plan("dont_know", thing=first.key, attribute=attr, text=first.unknown.get(attr))
+    # 2. « pis le Relait? », « et la coentreprise? »: the named thing's full answer.
+    if things and follow_up and (bare or short):
+        first = (strong or things)[0]
+        return Plan("topic", topic=first.topic, thing=first.key)
+    # 3. An in-domain question the infographic does not answer.
+    if intent == "not_in_source" or (attr in STANDALONE_UNKNOWN and intent != "out_of_scope"):
+        thing = candidates[0] if candidates else None
+        return Plan("dont_know", thing=thing.key if thing else None, attribute=attr,
+                    text=thing.unknown.get(attr) if thing and attr else None)
+    # 4. The classifiers' choice.
+    topic, confidence = faq_choice(parse)
+    if intent == "faq" and topic:
+        return Plan("topic", topic=topic, thing=(knowledge.thing_of_topic(topic) or Thing("", "", (), "")).key or None)
+    if intent == "not_what_i_meant":
+        return Plan("other")
+    if intent == "out_of_scope":
+        return Plan("out_of_scope")
+    return Plan("clarify")
