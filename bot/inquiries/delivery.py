@@ -10,18 +10,23 @@ import hmac
 import json
 import smtplib
 import ssl
+from datetime import datetime, timezone
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Dict, List, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
-from bot.inquiries.store import Inquiry, iso
+from bot.inquiries.store import Inquiry
 from bot.settings import Settings
 from bot.text import one_line
 
 SIGNATURE_HEADER = "X-Mutu-Signature"
+TIME_ZONE = "America/Montreal"
+MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+          "octobre", "novembre", "décembre")
 
 
 class DeliveryError(Exception):
@@ -41,12 +46,25 @@ def redact_email(address: str) -> str:
     return f"{local[:1]}***@{host[:1]}***.{tld}" if host else "***"
 
 
+def quebec_time(ts: float) -> str:
+    """``le 12 mars 2026 à 14 h 05 (heure du Québec)``: Québec local time, written the Québec way
+    (UTC, said so, if the system has no time-zone data)."""
+    try:
+        zone, label = ZoneInfo(TIME_ZONE), "heure du Québec"
+    except ZoneInfoNotFoundError:
+        zone, label = timezone.utc, "UTC"
+    moment = datetime.fromtimestamp(ts, zone)
+    day = "1er" if moment.day == 1 else str(moment.day)
+    minutes = f" {moment.minute:02d}" if moment.minute else ""
+    return f"le {day} {MONTHS[moment.month - 1]} {moment.year} à {moment.hour} h{minutes} ({label})"
+
+
 def email_body(inquiry: Inquiry) -> str:
     return "\n".join([
-        "Nouvelle demande reçue par Mutu, l'assistant mutualisation.",
+        "Nouvelle demande reçue par Mutu, l'assistant virtuel qui répond aux questions sur la mutualisation.",
         "",
         f"Référence : {inquiry.reference}",
-        f"Reçue le : {iso(inquiry.created_at)} (UTC)",
+        f"Reçue {quebec_time(inquiry.created_at)}",
         f"Nom : {one_line(inquiry.name, 200)}",
         f"Courriel : {inquiry.email}",
         f"Organisme : {one_line(inquiry.organisation or 'non précisé', 300)}",
