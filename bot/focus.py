@@ -35,7 +35,7 @@ _INTRO = re.compile(
 _QUESTION_WORDS = re.compile(
     r"\b(qui|quoi|quand|comment|combien|pourquoi|quel|quelle|quels|quelles|laquelle|lequel|"
     r"est ce|qu est ce|c est quoi|c quoi|c koi|c qui|c est qui|c ou|ya tu|y a tu|y a t il|"
-    r"existe|peut on|peux tu|pouvez vous|on peut tu|ca marche|faut tu|est ou|sont ou|ou est|ou sont|"
+    r"peut on|peux tu|pouvez vous|on peut tu|ca marche|faut tu|est ou|sont ou|ou est|ou sont|"
     r"who|what|where|when|how|why|which|is there|are there|can i|can you|do you|does)\b")
 _REJECTION = re.compile(r"^(non|nope|no)?\W*(c est pas ca|c pas ca|cest pas ca|pas ca|c est pas ce que|"
                         r"ce n est pas ca|mauvaise reponse|c pas ma question)\W*")
@@ -60,7 +60,14 @@ def is_polite(sentence: str) -> bool:
 
 
 def is_question(sentence: str) -> bool:
-    return "?" in sentence or bool(_QUESTION_WORDS.search(" ".join(_folded_words(sentence))))
+    """A question mark, a question word, or « … où » at the end (« la Cantine est située où »)."""
+    flat = " ".join(_folded_words(sentence))
+    return "?" in sentence or bool(_QUESTION_WORDS.search(flat)) or flat.endswith(" ou")
+
+
+def _opens_with_question(sentence: str) -> bool:
+    flat = " ".join(_folded_words(sentence))
+    return "?" in sentence or bool(_QUESTION_WORDS.match(flat))
 
 
 def is_intro(sentence: str) -> bool:
@@ -127,8 +134,8 @@ def question_segments(text: str, is_thing: "callable[[str], bool]" = lambda _: F
     sentences = [text[s:e].strip() for s, e in focus_spans(text)]
     questions: List[str] = []
     for sentence in sentences:
-        if not is_question(sentence):
-            continue
+        if not _opens_with_question(sentence):
+            continue  # « il existe une coop qui… » is context, not a second question
         questions.extend(p.strip(" ,") for p in _split_sentence(sentence, is_thing))
     questions = [q for q in questions if _folded_words(q)]
     if len(questions) < 2:

@@ -26,20 +26,26 @@ KNOWLEDGE_FILE = Path(__file__).resolve().parent / "knowledge.yml"
 ATTRIBUTES: List[Tuple[str, str]] = [
     ("cout", r"couts?|coute(nt)?|couter|prix|tarifs?|frais|cher|cotisations?|how much|costs?|fees?|price"),
     ("financement", r"subventions?|financement|financer|fonds|funding|grants?|aide financiere"),
-    ("employeur", r"employeur|employeurs|employer|salaires?|paie|avantages sociaux|salary|wages?|paye"),
+    ("employeur", r"employeur|employeurs|employer|salaires?|paie|avantages sociaux|salary|wages?|paye|"
+                  r"employee? de qui|qui (l )?(emploie|engage|embauche|paie|paye)|who (pays|employs|hires)"),
     ("legal", r"legal|legale|juridiques?|fiscal|fiscale|impots?|taxes?|responsabilite civile|liability|"
               r"lawyer|avocat|notaire"),
     ("defis", r"defis?|difficultes?|obstacles?|challenges?|ingredients?|facteurs de succes|cles du succes|"
               r"pieges?|risques?"),
     ("modele", r"modele de contrat|modeles de contrat|gabarit|template|contrat type"),
+    ("demarches", r"demarches?|incorporer|incorporation|lettres patentes|statuts|formulaires?|paperasse"),
+    ("coordonnees", r"adresse (civique|exacte|postale)|code postal|numero de telephone|telephone|site web|"
+                    r"site internet|phone number"),
     ("qualifie", r"(c est|c|ca|est ce|ca compte|compte|considere)( tu| t il)?( comme)? (de la|une forme de) "
                  r"mutualisation|is (it|that|this) (pooling|mutualisation)"),
     ("comite", r"comite|pilotage"),
     ("source", r"sources?|references?|d ou (ca )?vien(t|nent)|vien(t|nent) d ou|tire(e|es|s)? de|"
-               r"ca vient de|articles?|where does .* come from"),
+               r"ca vient de|articles?|where does .* come from|where .* from|from where"),
     ("conges", r"vacances|conges?|maladie|vacation|holidays?|sick"),
     ("dispo", r"sorti|sortie|paru|parue|disponibles?|available|est il sorti|deja publie"),
-    ("contenu", r"contien(t|nent)|contenu|dedans|parle de quoi|what is in|what s in"),
+    ("contenu", r"contien(t|nent)|contenu|dedans|parle de quoi|what is in|what s in|ses \w+ etapes|"
+                r"c est quoi ses|quelles sont ses|ses etapes"),
+    ("autre", r"une autre|un autre|d autres|autres exemples|another|any other|y en a tu d autres"),
     ("forme", r"contrat|entente|structure|formalise|formaliser|signe|signer|signed|agreement"),
     ("membres", r"membres?|members?|adherents?"),
     ("combien", r"combien|how many|nombre"),
@@ -50,22 +56,24 @@ ATTRIBUTES: List[Tuple[str, str]] = [
                   r"ils mutualisent quoi|ils partagent quoi"),
     ("lieu", r"^ou|c ou|c est ou|est ou|sont ou|ou (est|sont|se trouve|ca|ce|c est|il|elle|ils|elles|trouver)|"
              r"region|regions|situee?s?|located|where|endroit|adresse|ville|territoire|lien|url|"
-             r"site|abitibi|bas saint laurent|capitale nationale|chaudiere appalaches|cote nord|estrie|"
+             r"site|universite|university|abitibi|bas saint laurent|capitale nationale|chaudiere appalaches|cote nord|estrie|"
              r"gaspesie|lanaudiere|laurentides|laval|mauricie|monteregie|outaouais|saguenay|"
              r"centre du quebec|nord du quebec"),
     ("quand", r"quand|depuis quand|quelle annee|en quelle annee|date|dates|when|since|what year|publie en"),
-    ("pourquoi", r"pourquoi|why|raisons?|dans quel but|objectifs?"),
+    ("pourquoi", r"pourquoi|why|raisons?|dans quel but|objectifs?|sert a quoi|a quoi (ca )?sert|utilite|mission|"
+                 r"what for|purpose"),
     ("comment", r"comment|marche|fonctionne|fonctionnent|concretement|how does|how do|how it works|works"),
-    ("qui", r"^((et|pis|ok|ben|mais|pis|bon) )*qui|c qui|c est qui|qui est ce|qui c est|par qui|avec qui|de qui|who"),
+    ("qui", r"^((et|pis|ok|ben|mais|pis|bon) )*qui|c qui|c est qui|qui est ce|qui c est|par qui|avec qui|de qui|who|"
+            r"s appelle|son nom|leur nom"),
     ("quoi", r"quoi|c quoi|c koi|c est quoi|qu est ce|what|definition|def"),
 ]
 # Attributes answered by the thing's full answer when asked in a short follow-up.
 GENERIC = {"quoi"}
 # Attributes worth a « ne précise pas » even without a named thing (in-domain by themselves).
-STANDALONE_UNKNOWN = {"cout", "financement", "employeur", "legal", "defis", "modele"}
+STANDALONE_UNKNOWN = {"cout", "financement", "employeur", "legal", "defis", "modele", "demarches"}
 # Attributes precise enough that a named thing without that fact gets « ne précise pas » even in
 # a long message (otherwise a long message falls back on the classifiers' choice).
-STRICT = STANDALONE_UNKNOWN | {"combien", "membres", "quand", "dispo", "contenu", "qualifie", "conges"}
+STRICT = STANDALONE_UNKNOWN | {"combien", "membres", "quand", "dispo", "contenu", "qualifie", "conges", "coordonnees"}
 WHAT = {  # how to name an attribute in « L'infographie ne précise pas … »
     "cout": "les coûts (cotisation, prix ou frais)", "financement": "le financement (subventions ou fonds)",
     "employeur": "qui est l'employeur ni comment partager un salaire ou des avantages sociaux",
@@ -73,9 +81,10 @@ WHAT = {  # how to name an attribute in « L'infographie ne précise pas … »
     "defis": "les défis ni les ingrédients-clés de la mutualisation (le projet souhaite justement "
              "rassembler ces apprentissages)",
     "modele": "de modèle de contrat ou d'entente", "qualifie": "si c'en est",
+    "demarches": "les démarches administratives ou juridiques", "coordonnees": "ses coordonnées exactes",
     "comite": "de lien avec le comité de pilotage", "source": "de source plus précise",
     "conges": "les conditions de remplacement", "dispo": "s'il est disponible",
-    "contenu": "son contenu", "forme": "la forme de l'entente (contrat, structure commune ou autre)",
+    "contenu": "son contenu", "autre": "d'autre exemple", "forme": "la forme de l'entente (contrat, structure commune ou autre)",
     "exemple": "d'exemple précis", "quebec": "de cas au Québec", "public": "à qui cela s'adresse",
     "membres": "le nombre de membres", "mutualise": "ce qui est mis en commun", "lieu": "le lieu",
     "quand": "la date", "pourquoi": "les raisons", "comment": "le fonctionnement en détail",
@@ -96,6 +105,8 @@ existe existent exister dit disent parle parler avoir veux voudrais aimerais sav
 _PRONOUN = re.compile(r"\b(ils|elles|eux|leur|leurs|ces|cette|celle|celui|celle la|ca|ce|cela|il|elle|it|they|them|"
                       r"their|those|that|there)\b")
 _FIRST_PERSON = re.compile(r"\b(on|nous|nous autres|je|j|notre|nos|mon|ma|mes|chu|we|i|our|my)\b")
+_CONTACT = re.compile(r"\b(contacter|contacte|contact|joindre|rejoindre|appeler|appelle|telephoner|ecrire a|parler a|"
+                      r"parler avec|reach|call|contact)\b")
 _FOLLOW = re.compile(r"^(et|pis|puis|and|what about|how about|ok|okay|pis pour|et pour|pis dans|et dans|"
                      r"et pour|pis avec|et avec)\b")
 
@@ -117,12 +128,25 @@ class Thing:
     unknown: Dict[str, str] = field(default_factory=dict)
     weak: bool = False
     parent: Optional[str] = None
+    attractor: bool = False  # the classifier's default answer: a named thing beats it
 
 
 @dataclass(frozen=True)
 class Knowledge:
     things: Dict[str, Thing]
     source_line: str
+
+    def children(self, things: Sequence[Thing]) -> List[Thing]:
+        """Things whose parent is one of ``things`` (the replacement coops → La Halte, Le Relait)."""
+        keys = {t.key for t in things}
+        return [t for t in self.things.values() if t.parent in keys and t not in things]
+
+    def sibling(self, thing: Thing) -> Optional[Thing]:
+        """Another thing with the same parent (Le Relait → La Halte), if any."""
+        for other in self.things.values():
+            if thing.parent and other.parent == thing.parent and other.key != thing.key:
+                return other
+        return None
 
     def thing_of_topic(self, topic: str) -> Optional[Thing]:
         for thing in self.things.values():
@@ -143,7 +167,8 @@ def load(path: Path = KNOWLEDGE_FILE) -> Knowledge:
                             aliases=tuple(norm(a) for a in item.get("aliases") or []),
                             topics=tuple(item.get("topics") or []), section=item.get("section", ""),
                             facts=dict(item.get("facts") or {}), unknown=dict(item.get("unknown") or {}),
-                            weak=bool(item.get("weak")), parent=item.get("parent"))
+                            weak=bool(item.get("weak")), parent=item.get("parent"),
+                            attractor=bool(item.get("attractor")))
     return Knowledge(things=things, source_line=raw["source_line"])
 
 
@@ -236,6 +261,28 @@ def faq_choice(parse: Dict[str, Any]) -> Tuple[Optional[str], float]:
     return topic, confidence
 
 
+def prefer_named(knowledge: Knowledge, parse: Dict[str, Any], topic: Optional[str],
+                 named: Sequence[Thing], ratio: float = 0.25) -> Optional[str]:
+    """``topic``, or a close runner-up about one of the ``named`` things (the classifier took
+    « la différence entre formelle et informelle » for the definition; « informelle » names a thing)."""
+    if not named or not topic:
+        return topic
+    keys = {t.key for t in named} | {t.parent for t in named if t.parent}
+    current = knowledge.thing_of_topic(topic)
+    if current and current.key in keys:
+        return topic
+    if current and current.attractor:
+        return named[0].topic  # the bare definition is the classifier's default, a named thing is not
+    ranking = ((parse.get("response_selector") or {}).get("faq") or {}).get("ranking") or []
+    best = float(ranking[0].get("confidence") or 0) if ranking else 0.0
+    for item in ranking[:3]:
+        candidate = (item.get("intent_response_key") or "").split("/", 1)[-1]
+        owner = knowledge.thing_of_topic(candidate)
+        if owner and owner.key in keys and float(item.get("confidence") or 0) >= ratio * best:
+            return candidate
+    return topic
+
+
 def _fact_plan(knowledge: Knowledge, thing: Thing, attr: str) -> Optional[Plan]:
     """The thing's fact, or its parent's (La Halte → the replacement coops)."""
     value = thing.facts.get(attr)
@@ -244,7 +291,9 @@ def _fact_plan(knowledge: Knowledge, thing: Thing, attr: str) -> Optional[Plan]:
     if value is None:
         return None
     if value.startswith("topic:"):
-        return Plan("topic", topic=value.split(":", 1)[1], thing=thing.key, attribute=attr)
+        topic = value.split(":", 1)[1]
+        owner = knowledge.thing_of_topic(topic) or thing
+        return Plan("topic", topic=topic, thing=owner.key, attribute=attr)
     return Plan("fact", thing=thing.key, attribute=attr, text=value)
 
 
@@ -255,6 +304,8 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
     intent = (parse.get("intent") or {}).get("name")
     short = len(flat.split()) <= 6
     things = mentioned(knowledge, focused, short)
+    if not any(not t.weak for t in things) and focused != text:
+        things = mentioned(knowledge, text, short) or things  # the introduction may name it
     attr = attribute(without_names(focused, things))
     strong = [t for t in things if not t.weak]
     bare = len(content_words(focused, things)) <= (1 if short else 0)
@@ -262,13 +313,20 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
     refers_back = bool(_PRONOUN.search(flat)) and not _FIRST_PERSON.search(flat)
     follow_up = bool(_FOLLOW.match(flat)) or bare
 
+    # 0. « qui je peux contacter? », « comment la joindre? »: the coordinator's address.
+    if _CONTACT.search(flat) and attr in (None, "qui", "comment", "lieu") and not strong:
+        return Plan("topic", topic="contact", thing="coordinator")
     # 1. A question about a named thing, or about the last one (« c'est où? », « pourquoi elles… »).
     candidates: List[Thing] = []
     if previous and (refers_back or (bare and not things)):
         candidates.append(previous)
     candidates += [t for t in (strong or (things if short else [])) if t not in candidates]
+    if attr == "autre" and candidates:
+        sibling = knowledge.sibling(candidates[0])
+        if sibling:
+            return Plan("topic", topic=sibling.topic, thing=sibling.key)
     if attr and attr not in GENERIC and candidates:
-        for thing in candidates:
+        for thing in candidates + knowledge.children(candidates):
             plan = _fact_plan(knowledge, thing, attr)
             if plan:
                 return plan
@@ -276,16 +334,18 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
             first = candidates[0]
             return Plan("dont_know", thing=first.key, attribute=attr, text=first.unknown.get(attr))
     # 2. « pis le Relait? », « et la coentreprise? »: the named thing's full answer.
-    if things and follow_up and (bare or short):
-        first = (strong or things)[0]
-        return Plan("topic", topic=first.topic, thing=first.key)
+    if strong and follow_up and (bare or short):
+        return Plan("topic", topic=strong[0].topic, thing=strong[0].key)
+    if things and _FOLLOW.match(flat) and bare:
+        return Plan("topic", topic=things[0].topic, thing=things[0].key)
     # 3. An in-domain question the infographic does not answer.
     if intent == "not_in_source" or (attr in STANDALONE_UNKNOWN and intent != "out_of_scope"):
         thing = candidates[0] if candidates else None
         return Plan("dont_know", thing=thing.key if thing else None, attribute=attr,
                     text=thing.unknown.get(attr) if thing and attr else None)
-    # 4. The classifiers' choice.
+    # 4. The classifiers' choice, preferring among their first three a topic about a named thing.
     topic, confidence = faq_choice(parse)
+    topic = prefer_named(knowledge, parse, topic, strong)
     if intent == "faq" and topic:
         return Plan("topic", topic=topic, thing=(knowledge.thing_of_topic(topic) or Thing("", "", (), "")).key or None)
     if intent == "not_what_i_meant":
