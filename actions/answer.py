@@ -132,6 +132,9 @@ class Renderer:
         self.dispatcher.utter_message(response="utter_clarify")
         self.dispatcher.utter_message(buttons=buttons + [OTHER_BUTTON])
 
+    def _help(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        self.dispatcher.utter_message(response="utter_help")
+
     def _give_up(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
         self.dispatcher.utter_message(response="utter_give_up")
 
@@ -169,7 +172,7 @@ def plan_for(knowledge: kb.Knowledge, text: str, parse: Dict[str, Any], context:
 
 def context_after(plan: kb.Plan, context: kb.Context) -> kb.Context:
     thing = plan.thing or context.thing
-    if plan.kind in ("clarify", "give_up", "out_of_scope", "rephrase", "other"):
+    if plan.kind in ("clarify", "give_up", "out_of_scope", "rephrase", "other", "help"):
         thing = context.thing
     return kb.Context(thing=thing, answer=plan.key, attribute=plan.attribute)
 

@@ -72,6 +72,21 @@ def is_interruption(tracker: Tracker, threshold: float = 0.8) -> bool:
     return intent.get("name") == "cancel" or looks_like_question(message.get("text") or "")
 
 
+YES = re.compile(r"^(oui|ouais|ouin|ok|okay|o\.k|d'accord|dac|correct|parfait|bien sûr|bien sur|certainement|"
+                 r"absolument|j'accepte|jaccepte|j accepte|je consens|consens|accepte|go|yes|yep|sure|i agree|"
+                 r"c'est correct|c'est beau|pas de probl[eè]me)\b", re.IGNORECASE)
+NO = re.compile(r"^(non|nan|no|nope|pas question|je refuse|refuse|jamais|laisse faire|non merci|"
+                r"je ne consens pas|je consens pas|j'accepte pas|je n'accepte pas)\b", re.IGNORECASE)
+
+
+def yes_or_no(text: str) -> Optional[bool]:
+    """A plain « oui … » / « non … » at the start of ``text``, or None."""
+    text = text.strip().lstrip("¡¿!.,- ")
+    if NO.match(text):
+        return False
+    return True if YES.match(text) else None
+
+
 def find_email(text: str) -> Optional[str]:
     match = EMAIL_IN_TEXT.search(text)
     return match.group(0).strip(".") if match else None
@@ -149,10 +164,12 @@ class ValidateInquiryForm(FormValidationAction):
                                       domain: DomainDict) -> Dict[Text, Any]:
         if not self._requested(tracker, "inquiry_consent"):
             return {}
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        if intent in ("affirm", "confirm_inquiry"):
+        message = tracker.latest_message or {}
+        intent = (message.get("intent") or {}).get("name")
+        said = yes_or_no(message.get("text") or "")
+        if said is True or (said is None and intent in ("affirm", "confirm_inquiry")):
             return {"inquiry_consent": True}
-        if intent == "deny":
+        if said is False or (said is None and intent == "deny"):
             return {"inquiry_consent": False}
         return {}
 

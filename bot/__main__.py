@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     isub.add_parser("show", help="one inquiry in full").add_argument("reference")
     isub.add_parser("export", help="all inquiries, oldest first").add_argument(
         "--format", choices=["csv", "json"], default="csv")
-    purge = sub.add_parser("purge", help="delete delivered inquiries and conversations past retention")
+    purge = sub.add_parser("purge", help="delete inquiries (delivered or not) and conversation events older than the retention (the worker does it too)")
     purge.add_argument("--older-than", default=None, help="e.g. 90d (default: MUTU_RETENTION_DAYS)")
     return parser
 

@@ -194,8 +194,9 @@ def _alias_found(alias: str, flat: str, words: Sequence[str]) -> bool:
     if re.search(rf"\b{re.escape(alias)}\b", flat):
         return True
     if " " in alias or len(alias) < 8:
-        return False
-    return any(len(w) >= 7 and difflib.SequenceMatcher(None, w, alias).ratio() >= 0.86 for w in words)
+        return False  # typos only in long single-word names (« coentrepise »)
+    return any(len(w) >= 7 and w[:2] == alias[:2] and abs(len(w) - len(alias)) <= 2
+               and difflib.SequenceMatcher(None, w, alias).ratio() >= 0.88 for w in words)
 
 
 def mentioned(knowledge: Knowledge, text: str, short: bool) -> List[Thing]:
@@ -271,14 +272,14 @@ def prefer_named(knowledge: Knowledge, parse: Dict[str, Any], topic: Optional[st
     current = knowledge.thing_of_topic(topic)
     if current and current.key in keys:
         return topic
-    if current and current.attractor:
+    if current and current.attractor and topic == current.topic:
         return named[0].topic  # the bare definition is the classifier's default, a named thing is not
     ranking = ((parse.get("response_selector") or {}).get("faq") or {}).get("ranking") or []
     best = float(ranking[0].get("confidence") or 0) if ranking else 0.0
     for item in ranking[:3]:
         candidate = (item.get("intent_response_key") or "").split("/", 1)[-1]
         owner = knowledge.thing_of_topic(candidate)
-        if owner and owner.key in keys and float(item.get("confidence") or 0) >= ratio * best:
+        if owner and (owner.key in keys or owner.parent in keys) and float(item.get("confidence") or 0) >= ratio * best:
             return candidate
     return topic
 
@@ -350,6 +351,8 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
         return Plan("topic", topic=topic, thing=(knowledge.thing_of_topic(topic) or Thing("", "", (), "")).key or None)
     if intent == "not_what_i_meant":
         return Plan("other")
+    if intent == "help":
+        return Plan("help")
     if intent == "out_of_scope":
         return Plan("out_of_scope")
     return Plan("clarify")

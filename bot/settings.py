@@ -65,6 +65,7 @@ class Settings:
     http_timeout: float
     inquiries_per_hour: int
     retention_days: int
+    retention_interval_seconds: float
     retry_base_seconds: float
     retry_max_seconds: float
     worker_poll_seconds: float
@@ -128,6 +129,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw) if raw is not None else default
     except ValueError as exc:
         raise SettingsError(f"MUTU_{name} must be a number, not {raw!r}") from exc
+
+
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value <= 0:
+        raise SettingsError(f"MUTU_{name} must be more than 0, not {value:g}")
+    return value
 
 
 def load_links(env: Optional[Mapping[str, str]] = None, path: Path = LINKS_FILE) -> Links:
@@ -199,6 +207,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         http_timeout=_float(env, "HTTP_TIMEOUT", 10.0),
         inquiries_per_hour=_int(env, "INQUIRIES_PER_HOUR", 3, 0, 1000),
         retention_days=_int(env, "RETENTION_DAYS", 90, 1, 3650),
+        retention_interval_seconds=_positive(env, "RETENTION_INTERVAL_SECONDS", 3600.0),
         retry_base_seconds=_float(env, "RETRY_BASE_SECONDS", 30.0),
         retry_max_seconds=_float(env, "RETRY_MAX_SECONDS", 3600.0),
         worker_poll_seconds=_float(env, "WORKER_POLL_SECONDS", 2.0),

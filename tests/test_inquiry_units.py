@@ -67,13 +67,13 @@ def test_claim_leases_so_a_second_worker_gets_nothing(tmp_path: Path) -> None:
     assert len(store.claim_due(now + 61, 60)) == 1
 
 
-def test_purge_keeps_pending_and_recent(tmp_path: Path) -> None:
+def test_purge_deletes_old_inquiries_delivered_or_not_and_old_events(tmp_path: Path) -> None:
     conf = settings.load({"MUTU_DATA_DIR": str(tmp_path)})
     store = OutboxStore(conf.inquiry_db)
     old = store.add(new(), time.time() - 100 * 86400)
-    store.add(new(), time.time() - 100 * 86400)  # old but never delivered
+    store.add(new(), time.time() - 100 * 86400)  # old and never delivered: deleted too
     store.mark_delivered(old.id, time.time())
-    store.add(new())
+    recent = store.add(new())
     db = sqlite3.connect(conf.tracker_db)
     db.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, sender_id TEXT, timestamp REAL)")
     db.executemany("INSERT INTO events (sender_id, timestamp) VALUES (?, ?)",
@@ -82,9 +82,9 @@ def test_purge_keeps_pending_and_recent(tmp_path: Path) -> None:
     db.commit()
     out = io.StringIO()
     cli.purge(conf, "90d", out)
-    assert "purged 1 delivered inquiries and 1 conversations" in out.getvalue()
-    assert [i.status for i in store.list()] == ["pending", "pending"]
-    assert {r[0] for r in db.execute("SELECT sender_id FROM events")} == {"new"}
+    assert "purged 3 conversation events and 2 inquiries (1 never delivered)" in out.getvalue()
+    assert [i.reference for i in store.list()] == [recent.reference]
+    assert [r[0] for r in db.execute("SELECT sender_id FROM events")] == ["new"]
 
 
 def test_parse_age() -> None:

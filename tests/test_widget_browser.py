@@ -2,13 +2,15 @@
 against the running bot and its demo page."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 import pytest
 
 from bot.settings import Settings
-from tests.conftest import PROXY_PORT
+from tests.conftest import API_TOKEN, PROXY_PORT
+from tests.helpers import get_json
 from tests.proxy import TcpProxy
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -184,7 +186,8 @@ def test_text_contrast_meets_wcag_aa(page: object) -> None:
     open_chat(page)
     ask(page, "c'est quoi la mutualisation")
     pairs = {  # element whose text colour is checked → element that paints the background
-        ".mutu-title": ".mutu-header", ".mutu-status": ".mutu-header", ".mutu-msg.mutu-bot": ".mutu-msg.mutu-bot",
+        ".mutu-title": ".mutu-header", ".mutu-status": ".mutu-header", ".mutu-clear": ".mutu-header",
+        ".mutu-msg.mutu-bot": ".mutu-msg.mutu-bot",
         ".mutu-msg.mutu-user": ".mutu-msg.mutu-user", ".mutu-choice": ".mutu-choice", ".mutu-send": ".mutu-send",
         ".mutu-msg.mutu-bot a": ".mutu-msg.mutu-bot",
     }
@@ -192,3 +195,190 @@ def test_text_contrast_meets_wcag_aa(page: object) -> None:
         fg = page.eval_on_selector(text_sel, "e => getComputedStyle(e).color")
         bg = page.eval_on_selector(bg_sel, "e => getComputedStyle(e).backgroundColor")
         assert contrast(fg, bg) >= 4.5, (text_sel, fg, bg)
+
+
+# ---- retention, « Effacer la conversation », citations, links ---------------------------------
+
+DAY_MS = 86_400_000
+STORAGE = "() => localStorage.getItem(Object.keys(localStorage).find(k => k.startsWith('mutu-widget:')))"
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "Content-Type",
+        "Access-Control-Allow-Methods": "POST, GET, OPTIONS"}
+
+
+def stored(pg: object) -> dict:
+    return json.loads(pg.evaluate(STORAGE) or "null") or {}
+
+
+def seed(pg: object, history: list, sender: str, open_: bool = True) -> None:
+    """Replace the widget's saved state in this browser, then reload the page."""
+    key = "mutu-widget:" + pg.get_attribute("script[src*='widget.js']", "data-server")
+    state = {"sender": sender, "history": history, "queue": [], "open": open_}
+    pg.evaluate("([k, v]) => localStorage.setItem(k, v)", [key, json.dumps(state)])
+    pg.reload()
+    pg.wait_for_selector(".mutu-panel:not([hidden])" if open_ else ".mutu-bubble")
+
+
+def entry(pg: object, who: str, text: str, age_days: float) -> dict:
+    return {"from": who, "text": text, "at": pg.evaluate("Date.now()") - age_days * DAY_MS}
+
+
+def answer_with(pg: object, text: str, sent: Optional[list] = None) -> None:
+    """From now on the bot's reply (REST webhook) is ``text``: a stub in the browser's network."""
+    def fulfil(route: object) -> None:
+        if route.request.method == "OPTIONS":
+            route.fulfill(status=204, headers=CORS)
+            return
+        if sent is not None:
+            sent.append(json.loads(route.request.post_data)["message"])
+        route.fulfill(status=200, headers=CORS, content_type="application/json", body=json.dumps([{"text": text}]))
+    pg.route("**/webhooks/rest/webhook", fulfil)
+
+
+def test_history_older_than_the_retention_is_dropped_when_the_widget_loads(page: object) -> None:
+    assert page.get_attribute("script[src*='widget.js']", "data-retention-days") == "90"  # from the settings
+    seed(page, [entry(page, "user", "Je suis Gaston Tremblay, gaston@exemple.org", 91),
+                entry(page, "bot", "Réponse de l'an dernier", 91),
+                {"from": "user", "text": "Sans date (ancienne version)"},
+                entry(page, "user", "Parlez-moi de la halte", 1), entry(page, "bot", "Réponse récente", 1)],
+         sender="web-seeded-mixed", open_=False)
+    page.wait_for_function(f"({STORAGE})().indexOf('Gaston') < 0")  # gone on load, chat still closed
+    assert page.locator(".mutu-panel").is_hidden()
+    page.click(".mutu-bubble")
+    page.wait_for_selector(".mutu-panel:not([hidden])")
+    log = page.locator(".mutu-log").inner_text()
+    assert "Parlez-moi de la halte" in log and "Réponse récente" in log
+    assert "Gaston" not in log and "an dernier" not in log and "Sans date" not in log
+    saved = stored(page)
+    assert [h["text"] for h in saved["history"]] == ["Parlez-moi de la halte", "Réponse récente"]
+    assert "gaston" not in json.dumps(saved).lower() and saved["sender"] == "web-seeded-mixed"
+
+
+def test_when_all_history_expired_a_new_conversation_starts_with_the_welcome(page: object) -> None:
+    seed(page, [entry(page, "user", "Je suis Gaston Tremblay, gaston@exemple.org", 120),
+                entry(page, "bot", "Réponse de l'an dernier", 120)], sender="web-seeded-old")
+    page.wait_for_selector(".mutu-choice")  # the welcome, with its starter buttons
+    assert "Bonjour" in last_bot_text(page)
+    saved = stored(page)
+    assert "gaston" not in json.dumps(saved).lower()
+    assert saved["sender"] != "web-seeded-old"  # the expired conversation's id is not reused
+
+
+def test_clear_conversation_erases_this_browser_copy_and_starts_afresh(
+        page: object, bot: Settings, proxy: TcpProxy) -> None:
+    open_chat(page)
+    ask(page, "je veux parler à quelqu'un")
+    ask(page, "oui")
+    ask(page, "Gaston Tremblay")
+    ask(page, "gaston.tremblay@exemple.org")
+    old = stored(page)
+    assert "gaston.tremblay@exemple.org" in json.dumps(old)
+    proxy.stop()
+    try:
+        page.fill(".mutu-input", "Message jamais envoyé de Gaston")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(".mutu-root[data-state='reconnecting']")
+        assert "jamais envoyé" in json.dumps(stored(page)["queue"], ensure_ascii=False)
+        clear = page.get_by_role("button", name="Effacer la conversation")
+        assert clear.is_visible()
+        clear.focus()
+        page.keyboard.press("Enter")  # keyboard alone
+        confirm = page.locator(".mutu-confirm")
+        assert confirm.is_visible() and "rien sur nos serveurs" in confirm.inner_text()
+        assert "90" in confirm.inner_text()
+        assert page.evaluate("document.activeElement.textContent") == "Oui, effacer"
+        page.keyboard.press("Enter")
+    finally:
+        proxy.start()
+    page.wait_for_selector(".mutu-choice")  # the welcome again, for the new conversation
+    assert "Bonjour" in last_bot_text(page)
+    assert "Conversation effacée" in page.locator(".mutu-log").inner_text()
+    assert "Gaston" not in page.locator(".mutu-log").inner_text()
+    saved = json.dumps(stored(page), ensure_ascii=False)
+    assert "gaston" not in saved.lower() and "jamais envoyé" not in saved
+    assert stored(page)["sender"] != old["sender"] and stored(page)["queue"] == []
+    assert page.locator(".mutu-confirm").is_hidden()
+    assert page.evaluate("document.activeElement.id") == "mutu-input"
+    # the server's copy is not deleted by « Effacer » (it follows the retention), and the message
+    # queued before clearing was never sent
+    events = get_json(f"{bot.rasa_url}/conversations/{old['sender']}/tracker", API_TOKEN)["events"]
+    texts = [e.get("text") or "" for e in events if e["event"] == "user"]
+    assert "gaston.tremblay@exemple.org" in texts and not any("jamais" in t for t in texts)
+
+
+def test_escape_closes_the_clear_confirmation_first(page: object) -> None:
+    open_chat(page)
+    page.get_by_role("button", name="Effacer la conversation").click()
+    assert page.locator(".mutu-confirm").is_visible()
+    page.keyboard.press("Escape")
+    assert page.locator(".mutu-confirm").is_hidden() and page.locator(".mutu-panel").is_visible()
+    assert page.evaluate("document.activeElement.classList.contains('mutu-clear')")
+    assert "Bonjour" in last_bot_text(page)  # nothing was erased
+
+
+def test_source_caption_named_links_and_french_spacing(page: object) -> None:
+    open_chat(page)
+    sent: list = []
+    answer_with(page, "Voyez le [guide du TIESS](https://tiess.ca/guide-6-etapes) : six étapes ; "
+                      "ou https://www.larousse.fr/dictionnaires/francais/mutualiser/53488 !\n"
+                      "« Mutualiser » veut dire mettre en commun ?\n"
+                      "Sources : [Larousse](https://www.larousse.fr/) et [TIESS](https://tiess.ca/)", sent)
+    ask(page, "Et les sources ?")
+    message = page.locator(".mutu-msg.mutu-bot").last
+    named = message.get_by_role("link", name="guide du TIESS")
+    assert named.get_attribute("href") == "https://tiess.ca/guide-6-etapes"
+    assert named.get_attribute("target") == "_blank" and named.get_attribute("rel") == "noopener noreferrer"
+    assert "](" not in message.inner_text() and "tiess.ca/guide" not in message.inner_text()
+    bare = message.locator("a[href^='https://www.larousse.fr/dictionnaires']")
+    assert bare.count() == 1 and bare.get_attribute("rel") == "noopener noreferrer"
+    caption = message.locator(".mutu-source")
+    assert caption.count() == 1 and caption.inner_text().startswith("Sources")
+    assert [a.text_content() for a in caption.locator("a").all()] == ["Larousse (nouvel onglet)",
+                                                                       "TIESS (nouvel onglet)"]
+    body = message.text_content()
+    assert caption.text_content().startswith("Sources\u00a0: Larousse")
+    assert "\u00a0: six étapes" in body and "\u202f; ou" in body and "53488 (nouvel onglet)\u202f!" in body
+    assert "«\u00a0Mutualiser\u00a0»" in body and "commun\u202f?" in body
+    assert "sources\u202f?" in page.locator(".mutu-msg.mutu-user").last.text_content()
+    assert sent == ["Et les sources ?"]  # what is sent is what was typed
+    assert stored(page)["history"][-1]["text"].endswith("[TIESS](https://tiess.ca/)")  # stored as received
+    style = "(e, p) => getComputedStyle(e)[p]"
+    assert float(caption.evaluate(style, "fontSize")[:-2]) < float(message.evaluate(style, "fontSize")[:-2])
+    assert contrast(caption.evaluate(style, "color"), message.evaluate(style, "backgroundColor")) >= 4.5
+    page.reload()  # the history renders the same way
+    page.wait_for_selector(".mutu-panel:not([hidden])")
+    assert page.locator(".mutu-msg.mutu-bot").last.locator(".mutu-source a").count() == 2
+
+
+def test_script_and_markup_in_a_bot_message_are_shown_as_text(page: object) -> None:
+    open_chat(page)
+    hostile = ('<script>window.__mutuPwned = 1</script> <img src=x onerror="window.__mutuPwned = 2"> '
+               "[cliquez](javascript:window.__mutuPwned=3) [page](data:text/html,bonjour) <b>gras</b>")
+    answer_with(page, hostile)
+    ask(page, "bonjour")
+    message = page.locator(".mutu-msg.mutu-bot").last
+    shown = message.text_content()
+    assert "<script>window.__mutuPwned = 1</script>" in shown and "<b>gras</b>" in shown
+    assert "[cliquez](javascript:window.__mutuPwned=3)" in shown and "[page](data:text/html,bonjour)" in shown
+    assert page.locator(".mutu-log script, .mutu-log img, .mutu-log b").count() == 0
+    assert message.locator("a").count() == 0
+    page.wait_for_timeout(300)
+    assert page.evaluate("typeof window.__mutuPwned") == "undefined" and page.dialogs == []
+
+
+def test_a_conversation_cleared_in_one_tab_is_not_written_back_by_another(page: object, bot: Settings) -> None:
+    seed(page, [entry(page, "user", "Je suis Gaston Tremblay, gaston@exemple.org", 1),
+                entry(page, "bot", "Merci, Gaston.", 1)], sender="web-two-tabs")
+    other = page.context.new_page()
+    other.set_default_timeout(TIMEOUT)
+    other.goto(bot.web_url + "/autre-page.html")
+    other.wait_for_selector(".mutu-panel:not([hidden])")
+    assert "Gaston" in other.locator(".mutu-log").inner_text()
+    page.get_by_role("button", name="Effacer la conversation").click()
+    page.get_by_role("button", name="Oui, effacer").click()
+    page.wait_for_selector(".mutu-choice")
+    other.wait_for_function("!document.querySelector('.mutu-log').textContent.includes('Gaston')")
+    other.click(".mutu-close")  # closing saves this tab's state
+    assert other.locator(".mutu-panel").is_hidden()
+    assert "gaston" not in json.dumps(stored(page)).lower()
+    assert stored(page)["sender"] != "web-two-tabs"
+    other.close()

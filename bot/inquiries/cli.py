@@ -1,17 +1,16 @@
-"""`python -m bot inquiries list|show|export` and `python -m bot purge --older-than 90d`."""
+"""`python -m bot inquiries list|show|export` and `python -m bot purge --older-than 90d` (the
+retention pass the worker also runs by itself, see `bot.retention`)."""
 from __future__ import annotations
 
 import csv
 import json
 import re
-import sqlite3
 import sys
-import time
-from pathlib import Path
 from typing import IO, List, Optional
 
 from bot.inquiries.delivery import redact_email
 from bot.inquiries.store import Inquiry, OutboxStore, iso
+from bot.retention import run_pass
 from bot.settings import Settings
 
 EXPORT_FIELDS = ["reference", "created_at", "name", "email", "organisation", "question", "status", "delivered_at"]
@@ -60,28 +59,9 @@ def export_inquiries(store: OutboxStore, fmt: str, out: IO[str]) -> int:
     return 0
 
 
-def purge_conversations(tracker_db: Path, before: float) -> int:
-    """Delete the stored conversations (SQLite tracker store) silent since ``before``."""
-    if not tracker_db.exists():
-        return 0
-    db = sqlite3.connect(tracker_db, timeout=30)
-    try:
-        if not db.execute("SELECT name FROM sqlite_master WHERE name = 'events'").fetchone():
-            return 0
-        senders = [r[0] for r in db.execute(
-            "SELECT sender_id FROM events GROUP BY sender_id HAVING MAX(timestamp) < ?", (before,))]
-        with db:
-            for sender in senders:
-                db.execute("DELETE FROM events WHERE sender_id = ?", (sender,))
-        return len(senders)
-    finally:
-        db.close()
-
-
 def purge(conf: Settings, older_than: str, out: IO[str], now: Optional[float] = None) -> int:
-    before = (time.time() if now is None else now) - parse_age(older_than)
-    inquiries = OutboxStore(conf.inquiry_db).purge_delivered(before)
-    conversations = purge_conversations(conf.tracker_db, before)
-    print(f"purged {inquiries} delivered inquiries and {conversations} conversations older than {older_than}"
-          " (undelivered inquiries are kept)", file=out)
+    """Delete, in every store, what is older than ``older_than``: conversation events (the
+    tracker store of the profile, SQLite or PostgreSQL) and inquiries, delivered or not."""
+    report = run_pass(conf, parse_age(older_than), now)
+    print(f"purged {report.summary(older_than)}", file=out)
     return 0

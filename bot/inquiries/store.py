@@ -3,13 +3,14 @@ they were received; the worker delivers them from here, and marks each channel d
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional, Tuple
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS inquiries (
@@ -36,6 +37,7 @@ CREATE TABLE IF NOT EXISTS reference_counters (year INTEGER PRIMARY KEY, last IN
 """
 
 PENDING, DELIVERED = "pending", "delivered"
+logger = logging.getLogger("mutu.outbox")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,15 @@ class NewInquiry:
     organisation: Optional[str]
     question: str
     conversation: str
+
+
+@dataclass(frozen=True)
+class PurgedInquiries:
+    """What a retention pass removed from the outbox: a count, and the references (never any
+    personal data) of the inquiries that were deleted before being delivered."""
+
+    deleted: int
+    undelivered: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,7 @@ class OutboxStore:
         db.row_factory = sqlite3.Row
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA secure_delete=ON")  # deleted rows are overwritten, not left in free pages
         try:
             yield db
         finally:
@@ -190,8 +202,21 @@ class OutboxStore:
             db.execute("UPDATE inquiries SET attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL,"
                        " last_error = ? WHERE id = ?", (next_attempt_at, error[:500], inquiry_id))
 
-    def purge_delivered(self, before: float) -> int:
-        """Delete delivered inquiries created before ``before``; pending ones are never deleted."""
+    def purge_older_than(self, before: float) -> PurgedInquiries:
+        """Delete every inquiry created before ``before``, delivered or not: the retention
+        promised to visitors wins over delivery. Only references are logged."""
         with self._transaction() as db:
-            return db.execute("DELETE FROM inquiries WHERE status = ? AND created_at < ?",
-                              (DELIVERED, before)).rowcount
+            undelivered = [r["reference"] for r in db.execute(
+                "SELECT reference FROM inquiries WHERE created_at < ? AND status != ? ORDER BY id",
+                (before, DELIVERED))]
+            deleted = db.execute("DELETE FROM inquiries WHERE created_at < ?", (before,)).rowcount
+        if deleted:
+            self._checkpoint()
+        for reference in undelivered:
+            logger.warning("inquiry %s deleted undelivered: older than the retention period", reference)
+        return PurgedInquiries(deleted=deleted, undelivered=tuple(undelivered))
+
+    def _checkpoint(self) -> None:
+        """Fold the write-ahead log into the file and empty it, so deleted rows leave no copy there."""
+        with self._connect() as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,14 +1,17 @@
 """The delivery worker (`python -m bot worker`): delivers due inquiries from the outbox, retries
-failures with exponential backoff, and survives restarts (all state is in the outbox)."""
+failures with exponential backoff, and survives restarts (all state is in the outbox). It also
+keeps the retention promise: a pass of `bot.retention` at start, then every
+MUTU_RETENTION_INTERVAL_SECONDS (default 24 h)."""
 from __future__ import annotations
 
 import logging
 import signal
 import time
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from bot.inquiries.delivery import Channel, DeliveryError, configured_channels
 from bot.inquiries.store import Inquiry, OutboxStore
+from bot.retention import RetentionSchedule, run_pass
 from bot.settings import Settings
 
 logger = logging.getLogger("mutu.worker")
@@ -52,6 +55,21 @@ def run_once(store: OutboxStore, channels: List[Channel], conf: Settings) -> int
     return sum(deliver(store, inquiry, channels, conf) for inquiry in store.claim_due(time.time(), LEASE_SECONDS))
 
 
+def retention_step(conf: Settings, schedule: RetentionSchedule,
+                   clock: Callable[[], float] = time.monotonic) -> None:
+    """Run a retention pass when one is due; a failure is retried soon, never fatal."""
+    if not schedule.due(clock()):
+        return
+    try:
+        run_pass(conf)
+    except Exception:  # the tracker database down, a locked file: deliveries go on
+        logger.exception("retention pass failed, next try in %.0fs",
+                         min(schedule.interval, schedule.retry_after))
+        schedule.ran(clock(), ok=False)
+        return
+    schedule.ran(clock(), ok=True)
+
+
 def run(conf: Settings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     store = OutboxStore(conf.inquiry_db)
@@ -66,7 +84,9 @@ def run(conf: Settings) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    schedule = RetentionSchedule(conf.retention_interval_seconds)
     while not stopping["flag"]:
+        retention_step(conf, schedule)  # first: nothing past the retention is delivered late
         try:
             run_once(store, channels, conf)
         except Exception:  # a broken row or a full disk must not kill the worker

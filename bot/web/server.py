@@ -20,12 +20,21 @@ SECURITY_HEADERS = {
 }
 
 
+def page_values(conf: Settings) -> Dict[str, str]:
+    """What the HTML pages get filled in: the Rasa server's address, and the retention the
+    widget applies to the history it keeps in the visitor's browser (``data-retention-days``)."""
+    return {"{{RASA_URL}}": html.escape(conf.public_rasa_url, quote=True),
+            "{{RETENTION_DAYS}}": str(conf.retention_days)}
+
+
 def render(name: str, conf: Settings) -> Tuple[bytes, str]:
-    """File bytes and content type; HTML pages get the Rasa server's address filled in."""
+    """File bytes and content type; HTML pages get :func:`page_values` filled in."""
     path = STATIC / name
     ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
     if name.endswith(".html"):
-        text = path.read_text("utf-8").replace("{{RASA_URL}}", html.escape(conf.public_rasa_url, quote=True))
+        text = path.read_text("utf-8")
+        for placeholder, value in page_values(conf).items():
+            text = text.replace(placeholder, value)
         return text.encode("utf-8"), ctype + "; charset=utf-8"
     if ctype.startswith("text/") or name.endswith(".js"):
         ctype += "; charset=utf-8"

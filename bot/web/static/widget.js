@@ -1,7 +1,9 @@
 /*! Mutu chat widget: dependency-free, talks to Rasa's REST channel.
  * Embed: <script src="https://BOT-HOST/widget.js" data-server="https://BOT-HOST" defer></script>
- * Options (data-*): server, title, color, open ("true"), lang ("fr" | "en").
- * Every text is rendered with textContent: no HTML from the bot or the user is ever interpreted.
+ * Options (data-*): server, title, color, open ("true"), lang ("fr" | "en"),
+ * retention-days (90: history kept in this browser, as on the server).
+ * Every text is rendered with textContent: no HTML from the bot or the user is ever interpreted;
+ * [label](https://…) and bare http(s) addresses become links, a last « Source : » line a caption.
  */
 (function () {
   "use strict";
@@ -21,17 +23,29 @@
       connecting: "Connexion…", reconnecting: "Reconnexion en cours…",
       banner: "Connexion perdue. Vos messages seront envoyés dès le retour de la connexion.",
       typing: "Mutu écrit…", you: "Vous", bot: "Mutu", error: "Ce message n'a pas pu être traité.",
-      newTab: " (nouvel onglet)" },
+      newTab: " (nouvel onglet)", clear: "Effacer la conversation", clearYes: "Oui, effacer", clearNo: "Annuler",
+      clearAsk: "Effacer cette conversation de ce navigateur? Vos messages, y compris le nom et le courriel " +
+        "que vous y avez écrits, ainsi que les messages en attente d'envoi, y seront supprimés.",
+      clearServer: "Cela n'efface rien sur nos serveurs : les copies qui y sont conservées sont supprimées " +
+        "automatiquement après {days} jours.",
+      cleared: "Conversation effacée de ce navigateur. Une nouvelle conversation commence." },
     en: { title: "Mutu · resource sharing", open: "Open the chat with Mutu", close: "Close the chat",
       placeholder: "Type your question…", send: "Send", label: "Your message", online: "Online",
       connecting: "Connecting…", reconnecting: "Reconnecting…",
       banner: "Connection lost. Your messages will be sent as soon as it is back.",
       typing: "Mutu is typing…", you: "You", bot: "Mutu", error: "This message could not be processed.",
-      newTab: " (new tab)" }
+      newTab: " (new tab)", clear: "Clear the conversation", clearYes: "Yes, clear", clearNo: "Cancel",
+      clearAsk: "Clear this conversation from this browser? Your messages, including the name and e-mail " +
+        "address you typed, and the messages waiting to be sent will be deleted here.",
+      clearServer: "This deletes nothing on our servers: the copies kept there are deleted automatically " +
+        "after {days} days.",
+      cleared: "Conversation cleared from this browser. A new conversation starts." }
   };
   var T = STRINGS[(data.lang || document.documentElement.lang || "fr").slice(0, 2)] || STRINGS.fr;
   var STORE_KEY = "mutu-widget:" + server;
   var MAX_HISTORY = 200;
+  var DAY_MS = 86400000;
+  var RETENTION_DAYS = /^\d{1,4}$/.test(data.retentionDays || "") && +data.retentionDays > 0 ? +data.retentionDays : 90;
 
   function randomId() {
     if (window.crypto && crypto.getRandomValues) {
@@ -42,15 +56,28 @@
     return "web-" + Math.random().toString(36).slice(2) + Date.now().toString(36);
   }
 
+  function fresh() { return { sender: randomId(), history: [], queue: [], open: false }; }
+
+  // Entries carry their time (`at`, ms); past the retention (or of unknown age) they are dropped.
+  // When nothing is left, the conversation id is renewed too: the server's copy has expired.
+  function expire(saved, now) {
+    var cutoff = now - RETENTION_DAYS * DAY_MS, before = saved.history.length + saved.queue.length;
+    function recent(entry) { return !!entry && typeof entry.at === "number" && entry.at >= cutoff; }
+    saved.history = saved.history.filter(recent);
+    saved.queue = saved.queue.filter(recent);
+    if (before && !saved.history.length && !saved.queue.length) { saved.sender = randomId(); }
+    return saved;
+  }
+
   function load() {
     try {
       var saved = JSON.parse(localStorage.getItem(STORE_KEY) || "null");
       if (saved && typeof saved.sender === "string" && Array.isArray(saved.history)) {
         saved.queue = Array.isArray(saved.queue) ? saved.queue : [];
-        return saved;
+        return expire(saved, Date.now());
       }
     } catch (e) { /* storage blocked or corrupt: start afresh */ }
-    return { sender: randomId(), history: [], queue: [], open: false };
+    return fresh();
   }
   var state = load();
   function save() {
@@ -65,22 +92,61 @@
     return node;
   }
 
-  // Links: only http, https and mailto (plain e-mail addresses become mailto), new tab, rel=noopener.
+  // French typography, on display only: a no-break space (U+00A0) before « : » and inside « »,
+  // a narrow one (U+202F) before ? ! ; — only where the text has a plain space.
+  function typo(text) {
+    return text.replace(/ ([:»])/g, "\u00a0$1").replace(/« /g, "«\u00a0").replace(/ ([?!;])/g, "\u202f$1");
+  }
+
+  function link(href, label) {
+    var a = el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, label);
+    a.appendChild(el("span", { "class": "mutu-sr" }, T.newTab));
+    return a;
+  }
+
+  function httpUrl(text) {
+    try {
+      var url = new URL(text);
+      return url.protocol === "http:" || url.protocol === "https:" ? url.href : null;
+    } catch (e) { return null; }
+  }
+
+  // Bare links: only http, https and mailto (plain e-mail addresses become mailto), new tab, rel=noopener.
   var LINK = /(https?:\/\/[^\s<>"'«»]+|mailto:[^\s<>"'«»]+|[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})/g;
-  function appendRich(parent, text) {
+  function appendLinked(parent, text) {
     var last = 0, match;
     LINK.lastIndex = 0;
     while ((match = LINK.exec(text)) !== null) {
       var raw = match[0].replace(/[.,;:!?)\]]+$/, "");
-      parent.appendChild(document.createTextNode(text.slice(last, match.index)));
-      var href = /^(https?:|mailto:)/i.test(raw) ? raw : "mailto:" + raw;
-      var a = el("a", { href: href, target: "_blank", rel: "noopener noreferrer" }, raw);
-      a.appendChild(el("span", { "class": "mutu-sr" }, T.newTab));
-      parent.appendChild(a);
+      parent.appendChild(document.createTextNode(typo(text.slice(last, match.index))));
+      parent.appendChild(link(/^(https?:|mailto:)/i.test(raw) ? raw : "mailto:" + raw, raw));
       last = match.index + raw.length;
       LINK.lastIndex = last;
     }
-    parent.appendChild(document.createTextNode(text.slice(last)));
+    parent.appendChild(document.createTextNode(typo(text.slice(last))));
+  }
+
+  // Markdown links [label](url): an http(s) url becomes a link showing the label; any other
+  // target (javascript:, data:, mailto:…) stays the text as written, never a link.
+  var MD_LINK = /\[([^\[\]\n]{1,300})\]\(((?:[^()\s]|\([^()\s]*\)){1,2000})\)/g;
+  function appendRich(parent, text) {
+    var last = 0, match, href;
+    MD_LINK.lastIndex = 0;
+    while ((match = MD_LINK.exec(text)) !== null) {
+      appendLinked(parent, text.slice(last, match.index));
+      href = httpUrl(match[2]);
+      parent.appendChild(href ? link(href, typo(match[1])) : document.createTextNode(typo(match[0])));
+      last = MD_LINK.lastIndex;
+    }
+    appendLinked(parent, text.slice(last));
+  }
+
+  // A last line « Source : … » / « Sources : … » is shown as a caption under the answer.
+  var SOURCE_LINE = /^\s*Sources?[ \u00a0\u202f]*:/;
+  function splitSource(text) {
+    var lines = text.replace(/\s+$/, "").split("\n");
+    if (!SOURCE_LINE.test(lines[lines.length - 1])) { return { body: text, source: "" }; }
+    return { body: lines.slice(0, -1).join("\n").replace(/\s+$/, ""), source: lines[lines.length - 1].trim() };
   }
 
   // ---- DOM ---------------------------------------------------------------------------------
@@ -95,12 +161,29 @@
   var panel = el("section", { "class": "mutu-panel", id: "mutu-panel", role: "dialog", "aria-label": title });
   panel.hidden = true;
   var header = el("div", { "class": "mutu-header" });
+  var headingBox = el("div", { "class": "mutu-heading" });
   var heading = el("h2", { "class": "mutu-title" }, title);
+  var subline = el("div", { "class": "mutu-subline" });
   var status = el("span", { "class": "mutu-status", role: "status" }, T.connecting);
-  heading.appendChild(status);
+  var clearBtn = el("button", { type: "button", "class": "mutu-clear", "aria-expanded": "false",
+    "aria-controls": "mutu-confirm" }, T.clear);
+  subline.appendChild(status); subline.appendChild(clearBtn);
+  headingBox.appendChild(heading); headingBox.appendChild(subline);
   var closeBtn = el("button", { type: "button", "class": "mutu-close", "aria-label": T.close }, "×");
-  header.appendChild(heading);
+  header.appendChild(headingBox);
   header.appendChild(closeBtn);
+  var confirmBox = el("div", { "class": "mutu-confirm", id: "mutu-confirm", role: "group",
+    "aria-labelledby": "mutu-confirm-text" });
+  var confirmText = el("p", { id: "mutu-confirm-text" }, typo(T.clearAsk));
+  confirmBox.appendChild(confirmText);
+  var serverNote = T.clearServer.replace("{days}", RETENTION_DAYS);
+  confirmBox.appendChild(el("p", { "class": "mutu-confirm-note" }, typo(serverNote)));
+  var confirmYes = el("button", { type: "button", "class": "mutu-confirm-yes" }, T.clearYes);
+  var confirmNo = el("button", { type: "button", "class": "mutu-confirm-no" }, T.clearNo);
+  var confirmActions = el("div", { "class": "mutu-confirm-actions" });
+  confirmActions.appendChild(confirmYes); confirmActions.appendChild(confirmNo);
+  confirmBox.appendChild(confirmActions);
+  confirmBox.hidden = true;
   var banner = el("div", { "class": "mutu-banner", role: "alert" }, T.banner);
   banner.hidden = true;
   var log = el("div", { "class": "mutu-log", role: "log", "aria-live": "polite", "aria-relevant": "additions",
@@ -112,7 +195,7 @@
     maxlength: "2500", autocomplete: "off" });
   var sendBtn = el("button", { type: "submit", "class": "mutu-send" }, T.send);
   form.appendChild(label); form.appendChild(input); form.appendChild(sendBtn);
-  panel.appendChild(header); panel.appendChild(banner); panel.appendChild(log); panel.appendChild(form);
+  [header, confirmBox, banner, log, form].forEach(function (part) { panel.appendChild(part); });
   root.appendChild(panel); root.appendChild(bubble);
 
   var typing = el("div", { "class": "mutu-typing", role: "status", "aria-label": T.typing });
@@ -124,20 +207,26 @@
     if (item.from === "user") {
       var mine = el("div", { "class": "mutu-msg mutu-user" + (item.pending ? " mutu-pending" : "") });
       mine.appendChild(el("span", { "class": "mutu-sr" }, T.you + " : "));
-      mine.appendChild(document.createTextNode(item.text));
+      mine.appendChild(document.createTextNode(typo(item.text)));
       log.appendChild(mine);
       return mine;
     }
     if (item.text) {
+      var parts = splitSource(item.text);
       var msg = el("div", { "class": "mutu-msg mutu-bot" });
       msg.appendChild(el("span", { "class": "mutu-sr" }, T.bot + " : "));
-      appendRich(msg, item.text);
+      appendRich(msg, parts.body);
+      if (parts.source) {
+        var caption = el("p", { "class": "mutu-source" });
+        appendRich(caption, parts.source);
+        msg.appendChild(caption);
+      }
       log.appendChild(msg);
     }
     if (item.buttons && item.buttons.length) {
       var group = el("div", { "class": "mutu-buttons", role: "group" });
       item.buttons.forEach(function (b) {
-        var btn = el("button", { type: "button", "class": "mutu-choice" }, String(b.title || ""));
+        var btn = el("button", { type: "button", "class": "mutu-choice" }, typo(String(b.title || "")));
         btn.disabled = !!item.used;
         btn.addEventListener("click", function () {
           item.used = true;
@@ -167,6 +256,7 @@
 
   // ---- conversation --------------------------------------------------------------------------
   var busy = false, retryDelay = 1000, retryTimer = null;
+  var generation = 0, inflight = null;  // a cleared conversation ignores the replies still on the way
 
   function setStatus(kind) {
     status.textContent = T[kind];
@@ -177,7 +267,7 @@
   function send(payload, display, hidden) {
     var text = (payload || "").trim();
     if (!text) { return; }
-    var item = { id: randomId(), message: text, display: display || text, hidden: !!hidden };
+    var item = { id: randomId(), message: text, display: display || text, hidden: !!hidden, at: Date.now() };
     state.queue.push(item);
     save();
     renderPending(item);
@@ -187,6 +277,7 @@
 
   function post(message) {
     var controller = window.AbortController ? new AbortController() : null;
+    inflight = controller;
     var timer = setTimeout(function () { if (controller) { controller.abort(); } }, 30000);
     return fetch(server + "/webhooks/rest/webhook", {
       method: "POST", headers: { "Content-Type": "application/json" },
@@ -198,20 +289,21 @@
   function flush() {
     if (busy || !state.queue.length) { return; }
     busy = true;
-    var item = state.queue[0];
+    var item = state.queue[0], gen = generation;
     log.appendChild(typing); scrollDown();
     post(item.message).then(function (resp) {
       if (resp.status >= 500) { throw new Error("server " + resp.status); }
       return resp.ok ? resp.json() : [{ text: T.error }];
     }).then(function (replies) {
+      if (gen !== generation) { return; }
       state.queue.shift();
-      if (!item.hidden) { state.history.push({ from: "user", text: item.display }); }
+      if (!item.hidden) { state.history.push({ from: "user", text: item.display, at: item.at || Date.now() }); }
       var node = pendingNodes[item.id];
       if (node) { node.classList.remove("mutu-pending"); delete pendingNodes[item.id]; }
       if (typing.parentNode) { typing.parentNode.removeChild(typing); }
       (Array.isArray(replies) ? replies : []).forEach(function (r) {
         var reply = { from: "bot", text: typeof r.text === "string" ? r.text : "",
-          buttons: Array.isArray(r.buttons) ? r.buttons.slice(0, 8) : [] };
+          buttons: Array.isArray(r.buttons) ? r.buttons.slice(0, 8) : [], at: Date.now() };
         state.history.push(reply);
         renderMessage(reply);
       });
@@ -222,6 +314,7 @@
       busy = false;
       flush();
     }).catch(function () {
+      if (gen !== generation) { return; }
       busy = false;
       if (typing.parentNode) { typing.parentNode.removeChild(typing); }
       setStatus("reconnecting");
@@ -242,6 +335,7 @@
     root.classList.add("mutu-open");
     bubble.setAttribute("aria-expanded", "true");
     bubble.setAttribute("aria-label", T.close);
+    expire(state, Date.now());
     state.open = true; save();
     renderAll();
     if (!state.history.length && !state.queue.length) { send("/greet", "", true); }
@@ -258,9 +352,59 @@
     bubble.focus();
   }
 
+  function showConfirm(show) {
+    confirmBox.hidden = !show;
+    clearBtn.setAttribute("aria-expanded", show ? "true" : "false");
+    (show ? confirmYes : clearBtn).focus();
+  }
+
+  // Drop the conversation in memory for ``next``: replies still on the way are ignored.
+  function replaceState(next) {
+    generation += 1;
+    if (inflight) { inflight.abort(); }
+    clearTimeout(retryTimer);
+    busy = false; retryDelay = 1000;
+    state = next;
+    state.open = !panel.hidden;
+    confirmBox.hidden = true;
+    clearBtn.setAttribute("aria-expanded", "false");
+    renderAll();
+  }
+
+  // « Effacer la conversation »: this browser's history and queue go, a new conversation id and
+  // the welcome come. Nothing is deleted on the server (its copies follow the retention).
+  function clearConversation() {
+    replaceState(fresh());
+    save();
+    log.appendChild(el("p", { "class": "mutu-note" }, T.cleared));
+    send("/greet", "", true);
+    input.focus();
+  }
+
+  // Another tab of the site cleared the conversation (or saw it expire): follow it, so that this
+  // tab never writes the erased history back; otherwise show its newer history when idle.
+  function onStorage(e) {
+    if (e.key !== STORE_KEY && e.key !== null) { return; }
+    var next = load();
+    if (next.sender !== state.sender) {
+      next.queue = [];  // the other tab sends its own messages
+      replaceState(next);
+    } else if (!busy && !state.queue.length) {
+      state.history = next.history;
+      renderAll();
+    }
+  }
+
   bubble.addEventListener("click", function () { if (panel.hidden) { open(); } else { close(); } });
   closeBtn.addEventListener("click", close);
-  panel.addEventListener("keydown", function (e) { if (e.key === "Escape") { e.preventDefault(); close(); } });
+  clearBtn.addEventListener("click", function () { showConfirm(confirmBox.hidden); });
+  confirmNo.addEventListener("click", function () { showConfirm(false); });
+  confirmYes.addEventListener("click", clearConversation);
+  panel.addEventListener("keydown", function (e) {
+    if (e.key !== "Escape") { return; }
+    e.preventDefault();
+    if (!confirmBox.hidden) { showConfirm(false); } else { close(); }
+  });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var text = input.value;
@@ -272,8 +416,10 @@
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit ? form.requestSubmit() : form.dispatchEvent(new Event("submit", { cancelable: true })); }
   });
   window.addEventListener("online", function () { retryDelay = 1000; flush(); });
+  window.addEventListener("storage", onStorage);
 
   function mount() {
+    save();  // what expired is gone from storage even if the chat is never opened
     document.body.appendChild(root);
     if (state.open || data.open === "true") { open(); } else { renderAll(); }
     if (state.queue.length) { flush(); }

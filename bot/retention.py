@@ -1,0 +1,148 @@
+"""Retention (Québec Loi 25): what the consent text promises is kept at most
+``MUTU_RETENTION_DAYS`` days is deleted after that, in every store.
+
+- Conversations: every event of Rasa's SQL tracker store (table ``events``) older than the
+  retention, per event, so a long conversation loses its old messages too. The database is the
+  one the launcher gives Rasa (SQLite under ``MUTU_DATA_DIR``, or PostgreSQL with
+  ``MUTU_STORE_PROFILE=scale``), reached with SQLAlchemy: one code path for both.
+- Inquiries: every inquiry of the outbox older than the retention, delivered or not.
+
+The delivery worker runs a pass at start, then every ``MUTU_RETENTION_INTERVAL_SECONDS``;
+``python -m bot purge`` runs one by hand. Logs hold counts and inquiry references only.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, Optional, Union
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, URL
+
+from bot.inquiries.store import OutboxStore
+from bot.launcher import endpoints_config  # the one definition of the stores Rasa is given
+from bot.settings import Settings
+
+logger = logging.getLogger("mutu.retention")
+DAY_SECONDS = 86400.0
+BATCH_SIZE = 5000  # events deleted per transaction: Rasa's own writes never wait long
+RETRY_SECONDS = 300.0  # after a failed pass (database down), try again this soon
+POSTGRESQL_SCHEMA_ENV = "POSTGRESQL_SCHEMA"  # the variable Rasa's SQL tracker store reads
+
+# The two columns of Rasa's SQLTrackerStore.SQLEvent that retention needs.
+EVENTS = sa.Table("events", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                  sa.Column("timestamp", sa.Float))
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What one pass deleted: counts only, never personal data."""
+
+    events: int
+    inquiries: int
+    undelivered: int
+
+    def summary(self, age: str) -> str:
+        return (f"{self.events} conversation events and {self.inquiries} inquiries "
+                f"({self.undelivered} never delivered) older than {age}")
+
+
+@dataclass
+class RetentionSchedule:
+    """When the next pass is due (monotonic seconds): at once, then every ``interval``; after a
+    failure, again within ``retry_after`` so an outage at start does not wait a whole day."""
+
+    interval: float
+    retry_after: float = RETRY_SECONDS
+    next_at: Optional[float] = None
+
+    def due(self, now: float) -> bool:
+        return self.next_at is None or now >= self.next_at
+
+    def ran(self, now: float, ok: bool) -> None:
+        self.next_at = now + (self.interval if ok else min(self.interval, self.retry_after))
+
+
+def tracker_store_config(conf: Settings) -> Dict[str, Any]:
+    """The tracker store section the launcher writes into Rasa's endpoints file."""
+    return dict(endpoints_config(conf)["tracker_store"])  # type: ignore[arg-type]
+
+
+def tracker_store_url(store: Dict[str, Any]) -> Union[str, URL]:
+    """The URL Rasa's ``SQLTrackerStore.get_db_url`` builds from that section (``url`` is the
+    host, which may hold a port or be a complete URL)."""
+    host, port = store.get("url"), store.get("port")
+    if host and "://" in host:
+        return host
+    if host:
+        parsed = urlsplit(f"scheme://{host}")
+        port, host = parsed.port or port, parsed.hostname or host
+    return URL.create(store.get("dialect", "sqlite"), store.get("username"), store.get("password"),
+                      host, int(port) if port else None, store.get("db", "rasa.db"))
+
+
+def tracker_engine(conf: Settings) -> Engine:
+    """An engine on Rasa's tracker database, configured as Rasa configures its own."""
+    url = sa.engine.make_url(tracker_store_url(tracker_store_config(conf)))
+    kwargs: Dict[str, Any] = {"poolclass": sa.pool.NullPool}
+    if url.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"timeout": 30}
+    elif url.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"connect_timeout": 10}  # a server down must not stall deliveries
+        if os.environ.get(POSTGRESQL_SCHEMA_ENV):
+            kwargs["connect_args"]["options"] = f"-csearch_path={os.environ[POSTGRESQL_SCHEMA_ENV]}"
+    engine = sa.create_engine(url, **kwargs)
+    if url.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_secure_delete)
+    return engine
+
+
+def _sqlite_secure_delete(dbapi_connection: Any, _record: object) -> None:
+    """Deleted events are overwritten in the file, not left readable in free pages."""
+    dbapi_connection.execute("PRAGMA secure_delete=ON")
+
+
+def _missing_sqlite_file(engine: Engine) -> bool:
+    database = engine.url.database
+    return engine.url.get_backend_name() == "sqlite" and bool(database) and not Path(database).exists()
+
+
+def purge_events(engine: Engine, before: float, batch: int = BATCH_SIZE) -> int:
+    """Delete every tracker event whose timestamp is before ``before``; return how many."""
+    if _missing_sqlite_file(engine) or not sa.inspect(engine).has_table("events"):
+        return 0  # Rasa has not stored anything yet
+    old_ids = sa.select(EVENTS.c.id).where(EVENTS.c.timestamp < before).limit(batch) \
+        .correlate(None).scalar_subquery()
+    total = 0
+    while True:
+        with engine.begin() as connection:
+            deleted = connection.execute(sa.delete(EVENTS).where(EVENTS.c.id.in_(old_ids))).rowcount
+        total += deleted
+        if deleted < batch:
+            return total
+
+
+def purge_conversations(conf: Settings, before: float) -> int:
+    engine = tracker_engine(conf)
+    try:
+        return purge_events(engine, before)
+    finally:
+        engine.dispose()
+
+
+def run_pass(conf: Settings, max_age_seconds: Optional[float] = None, now: Optional[float] = None) -> PurgeReport:
+    """Delete what is older than ``max_age_seconds`` (default: the retention) from every store.
+    The outbox goes first: an outage of the tracker database does not keep old inquiries."""
+    if max_age_seconds is None:  # one pass early, so nothing outlives the retention until the next pass
+        max_age_seconds = max(conf.retention_days * DAY_SECONDS - conf.retention_interval_seconds, 0.0)
+    max_age = max_age_seconds
+    before = (time.time() if now is None else now) - max_age
+    inquiries = OutboxStore(conf.inquiry_db).purge_older_than(before)
+    events = purge_conversations(conf, before)
+    report = PurgeReport(events=events, inquiries=inquiries.deleted, undelivered=len(inquiries.undelivered))
+    logger.info("retention pass deleted %s", report.summary(f"{max_age / DAY_SECONDS:g} days"))
+    return report
