@@ -24,6 +24,7 @@ from bot.payloads import button_labels
 from bot.text import fold
 
 SEGMENTS_KEY = "mutu_segments"
+QUESTION_KEY = "mutu_question"
 CONTACT_BUTTON = {"title": "Écrire à la coordonnatrice", "payload": "/contact_human"}
 GUIDE_BUTTON = {"title": "Le guide du TIESS", "payload": "/faq/tiess_guide"}
 OTHER_BUTTON = {"title": "Autre chose", "payload": "/something_else"}
@@ -54,6 +55,18 @@ def fill(text: str, values: Dict[str, str]) -> str:
 def topic_button(topic: str, labels: Dict[str, str]) -> Optional[Dict[str, str]]:
     payload = f"/faq/{topic}"
     return {"title": labels[payload], "payload": payload} if payload in labels else None
+
+
+def surer(message: Dict[str, Any], question: Optional[Dict[str, Any]]) -> Dict[str, Any]:
+    """The whole message's parse, or that of its one question sentence when the classifiers are
+    surer of it (the context around a question can mislead them, or be what explains it)."""
+    if not question or (question.get("intent") or {}).get("name") != "faq":
+        return message
+    _, whole = kb.faq_choice(message)
+    _, alone = kb.faq_choice(question)
+    if alone <= whole:
+        return message
+    return {**message, **{k: question[k] for k in ("intent", "intent_ranking", "response_selector") if k in question}}
 
 
 def context_of(tracker: Tracker) -> kb.Context:
@@ -208,8 +221,9 @@ class ActionAnswer(Action):
     @staticmethod
     def questions(message: Dict[str, Any]) -> List[tuple]:
         """(text, parse) of each question: the channel's segments when there are two, else the message."""
-        segments = ((message.get("metadata") or {}).get(SEGMENTS_KEY) or [])[:2]
+        metadata = message.get("metadata") or {}
+        segments = (metadata.get(SEGMENTS_KEY) or [])[:2]
         if len(segments) >= 2 and (message.get("intent") or {}).get("name") in (
                 "faq", "not_in_source", "nlu_fallback", "out_of_scope"):
             return [(s.get("text") or "", s) for s in segments]
-        return [(message.get("text") or "", message)]
+        return [(message.get("text") or "", surer(message, metadata.get(QUESTION_KEY)))]

@@ -21,7 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot import knowledge, settings
-from bot.focus import question_segments
+from bot.focus import question_sentence, question_segments
 from bot.payloads import allowed_payloads
 from bot.text import strip_control
 
@@ -36,6 +36,7 @@ RATE_REPLY = "Vous écrivez très vite ! Attendez quelques secondes, puis posez 
 ERROR_REPLY = ("Désolé, un problème technique m'empêche de répondre pour l'instant. Réessayez dans un "
                "moment, ou écrivez à {coordinator_name} : {contact_email}.")
 SEGMENTS_KEY = "mutu_segments"  # read by actions/answer.py
+QUESTION_KEY = "mutu_question"  # read by actions/answer.py
 MAX_SENDER_CHARS = 128
 MAX_METADATA_DEPTH = 8
 MAX_METADATA_CHARS = 8000
@@ -122,13 +123,13 @@ async def with_segments(agent: Any, text: str, metadata: Optional[Dict[str, Any]
     Parsed here, in the Rasa process, so the answer action can answer both; a client's own
     ``mutu_segments`` key is never trusted.
     """
-    metadata = {k: v for k, v in (metadata or {}).items() if k != SEGMENTS_KEY} or None
+    metadata = {k: v for k, v in (metadata or {}).items() if k not in (SEGMENTS_KEY, QUESTION_KEY)} or None
     if not isinstance(text, str) or text.startswith("/") or agent is None:
         return metadata
     things = knowledge.load()
     segments = question_segments(text, lambda part: bool(knowledge.mentioned(things, part, short=True)))
     if len(segments) < 2:
-        return metadata
+        return await with_question(agent, text, metadata)
     try:
         parsed = [await agent.parse_message(segment) for segment in segments]
     except Exception:  # never lose the message over this: answer it whole
@@ -136,6 +137,21 @@ async def with_segments(agent: Any, text: str, metadata: Optional[Dict[str, Any]
         return metadata
     keep = ("text", "intent", "intent_ranking", "response_selector")
     return {**(metadata or {}), SEGMENTS_KEY: [{k: p.get(k) for k in keep} for p in parsed]}
+
+
+async def with_question(agent: Any, text: str, metadata: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """For a long message with one question in it, the NLU parse of that sentence alone: the
+    answer action keeps whichever of the two readings is surer (metadata ``mutu_question``)."""
+    sentence = question_sentence(text)
+    if sentence is None:
+        return metadata
+    try:
+        parsed = await agent.parse_message(sentence)
+    except Exception:
+        logger.exception("question parse failed")
+        return metadata
+    keep = ("text", "intent", "intent_ranking", "response_selector")
+    return {**(metadata or {}), QUESTION_KEY: {k: parsed.get(k) for k in keep}}
 
 
 def segment_annotator(agent: Any) -> Handler:

@@ -9,7 +9,7 @@ Relait c'est dans quelle région? » into its two questions. Pure functions, no 
 from __future__ import annotations
 
 import re
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 from bot.text import fold
 
@@ -118,7 +118,7 @@ def _split_sentence(sentence: str, is_thing: "callable[[str], bool]") -> List[st
         left = pieces[-1]
         if part.strip() and is_question(left) and (
                 _QUESTION_WORDS.search(" ".join(_folded_words(part))) or is_thing(part)):
-            pieces.append(part)
+            pieces.append(separator.strip(" ,") + " " + part)  # « pis le 3e? » stays a follow-up
         else:
             pieces[-1] = left + separator + part
     return pieces if len(pieces) > 1 else [sentence]
@@ -141,3 +141,20 @@ def question_segments(text: str, is_thing: "callable[[str], bool]" = lambda _: F
     if len(questions) < 2:
         return []
     return questions[:limit]
+
+
+def question_sentences(text: str) -> List[str]:
+    """The focused sentences that ask something (a « ? » or a leading question word); when
+    none does, all of them. The attribute asked is read there, not in the context around it."""
+    sentences = [text[s:e].strip() for s, e in focus_spans(text)]
+    asked = [s for s in sentences if _opens_with_question(s)]
+    return asked or sentences
+
+
+def question_sentence(text: str) -> Optional[str]:
+    """The one question of a longer message (with context around it), or None."""
+    sentences = [text[s:e].strip() for s, e in sentence_spans(text)]
+    asked = [s for s in sentences if _opens_with_question(s)]
+    if len(sentences) < 2 or len(asked) != 1 or len(_folded_words(asked[0])) < 3:
+        return None
+    return asked[0]

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.focus import focus_text
+from bot.focus import focus_text, question_sentences
 from bot.text import fold
 
 KNOWLEDGE_FILE = Path(__file__).resolve().parent / "knowledge.yml"
@@ -25,7 +25,8 @@ KNOWLEDGE_FILE = Path(__file__).resolve().parent / "knowledge.yml"
 # Patterns run on folded text (no accents, no capitals, punctuation as spaces).
 ATTRIBUTES: List[Tuple[str, str]] = [
     ("cout", r"couts?|coute(nt)?|couter|prix|tarifs?|frais|cher|cotisations?|how much|costs?|fees?|price"),
-    ("financement", r"subventions?|financement|financer|fonds|funding|grants?|aide financiere"),
+    ("financement", r"subventions?|financement|financer|finance|financent|financez|fonds|funding|grants?|"
+                    r"aide financiere"),
     ("employeur", r"employeur|employeurs|employer|salaires?|paie|avantages sociaux|salary|wages?|paye|"
                   r"employee? de qui|qui (l )?(emploie|engage|embauche|paie|paye)|who (pays|employs|hires)"),
     ("legal", r"legal|legale|juridiques?|fiscal|fiscale|impots?|taxes?|responsabilite civile|liability|"
@@ -37,14 +38,17 @@ ATTRIBUTES: List[Tuple[str, str]] = [
     ("coordonnees", r"adresse (civique|exacte|postale)|code postal|numero de telephone|telephone|site web|"
                     r"site internet|phone number"),
     ("qualifie", r"(c est|c|ca|est ce|ca compte|compte|considere)( tu| t il)?( comme)? (de la|une forme de) "
-                 r"mutualisation|is (it|that|this) (pooling|mutualisation)"),
+                 r"mutualisation|is (it|that|this) (pooling|mutualisation)|ca se (partage|mutualise)|"
+                 r"se (partagent|partage|mutualisent|mutualise) tu|peut (on|tu) (les |le |la )?(partager|mutualiser)|"
+                 r"on peut tu (partager|mutualiser)|can (we|you) (share|pool)"),
     ("comite", r"comite|pilotage"),
     ("source", r"sources?|references?|d ou (ca )?vien(t|nent)|vien(t|nent) d ou|tire(e|es|s)? de|"
                r"ca vient de|articles?|where does .* come from|where .* from|from where"),
     ("conges", r"vacances|conges?|maladie|vacation|holidays?|sick"),
     ("dispo", r"sorti|sortie|paru|parue|disponibles?|available|est il sorti|deja publie"),
     ("contenu", r"contien(t|nent)|contenu|dedans|parle de quoi|what is in|what s in|ses \w+ etapes|"
-                r"c est quoi ses|quelles sont ses|ses etapes"),
+                r"c est quoi ses|quelles sont ses|ses etapes|resumer|resume|resumez|summarize|summary"),
+    ("nom", r"s appelle|son nom|leur nom|their name|her name|his name"),
     ("autre", r"une autre|un autre|d autres|autres exemples|another|any other|y en a tu d autres"),
     ("forme", r"contrat|entente|structure|formalise|formaliser|signe|signer|signed|agreement"),
     ("membres", r"membres?|members?|adherents?"),
@@ -52,8 +56,8 @@ ATTRIBUTES: List[Tuple[str, str]] = [
     ("exemple", r"exemples?|examples?|par exemple|genre de"),
     ("quebec", r"au quebec|quebecois|quebecoise|quebecois|in quebec|ici au quebec|ca existe au"),
     ("public", r"pour qui|a qui|clientele|serv(e|es|ent)|who .* serve|beneficiaires?|s adresse"),
-    ("mutualise", r"mutualisent|partagent|qu est ce qu (ils|elles) (mutualis|partag)|what do they (share|pool)|"
-                  r"ils mutualisent quoi|ils partagent quoi"),
+    ("mutualise", r"(ils|elles) (mutualisent|partagent)|qu est ce qu (ils|elles) (mutualis|partag)|"
+                  r"what do they (share|pool)|mutualisent quoi|partagent quoi"),
     ("lieu", r"^ou|c ou|c est ou|est ou|sont ou|ou (est|sont|se trouve|ca|ce|c est|il|elle|ils|elles|trouver)|"
              r"region|regions|situee?s?|located|where|endroit|adresse|ville|territoire|lien|url|"
              r"site|universite|university|abitibi|bas saint laurent|capitale nationale|chaudiere appalaches|cote nord|estrie|"
@@ -73,7 +77,8 @@ GENERIC = {"quoi"}
 STANDALONE_UNKNOWN = {"cout", "financement", "employeur", "legal", "defis", "modele", "demarches"}
 # Attributes precise enough that a named thing without that fact gets « ne précise pas » even in
 # a long message (otherwise a long message falls back on the classifiers' choice).
-STRICT = STANDALONE_UNKNOWN | {"combien", "membres", "quand", "dispo", "contenu", "qualifie", "conges", "coordonnees"}
+STRICT = STANDALONE_UNKNOWN | {"combien", "membres", "quand", "dispo", "contenu", "qualifie", "conges", "coordonnees",
+                               "nom"}
 WHAT = {  # how to name an attribute in « L'infographie ne précise pas … »
     "cout": "les coûts (cotisation, prix ou frais)", "financement": "le financement (subventions ou fonds)",
     "employeur": "qui est l'employeur ni comment partager un salaire ou des avantages sociaux",
@@ -84,7 +89,7 @@ WHAT = {  # how to name an attribute in « L'infographie ne précise pas … »
     "demarches": "les démarches administratives ou juridiques", "coordonnees": "ses coordonnées exactes",
     "comite": "de lien avec le comité de pilotage", "source": "de source plus précise",
     "conges": "les conditions de remplacement", "dispo": "s'il est disponible",
-    "contenu": "son contenu", "autre": "d'autre exemple", "forme": "la forme de l'entente (contrat, structure commune ou autre)",
+    "contenu": "son contenu", "autre": "d'autre exemple", "nom": "de nom", "forme": "la forme de l'entente (contrat, structure commune ou autre)",
     "exemple": "d'exemple précis", "quebec": "de cas au Québec", "public": "à qui cela s'adresse",
     "membres": "le nombre de membres", "mutualise": "ce qui est mis en commun", "lieu": "le lieu",
     "quand": "la date", "pourquoi": "les raisons", "comment": "le fonctionnement en détail",
@@ -136,10 +141,16 @@ class Knowledge:
     things: Dict[str, Thing]
     source_line: str
 
-    def children(self, things: Sequence[Thing]) -> List[Thing]:
-        """Things whose parent is one of ``things`` (the replacement coops → La Halte, Le Relait)."""
-        keys = {t.key for t in things}
-        return [t for t in self.things.values() if t.parent in keys and t not in things]
+    def children(self, things: Sequence[Thing], depth: int = 2) -> List[Thing]:
+        """Things whose parent (or grandparent) is one of ``things`` (the sectors → the arts → the
+        Petit guide orange)."""
+        found: List[Thing] = []
+        level = list(things)
+        for _ in range(depth):
+            keys = {t.key for t in level}
+            level = [t for t in self.things.values() if t.parent in keys and t not in things and t not in found]
+            found += level
+        return found
 
     def sibling(self, thing: Thing) -> Optional[Thing]:
         """Another thing with the same parent (Le Relait → La Halte), if any."""
@@ -217,6 +228,13 @@ def mentioned(knowledge: Knowledge, text: str, short: bool) -> List[Thing]:
     return [thing for _, _, thing in found]
 
 
+def most_specific(things: Sequence[Thing], flat: str) -> Thing:
+    """The thing named by the longest alias (« farm replacement coops » → the replacement coops)."""
+    def longest(thing: Thing) -> int:
+        return max((len(a) for a in thing.aliases if re.search(rf"\b{re.escape(a)}\b", flat)), default=0)
+    return max(things, key=longest)
+
+
 def content_words(text: str, things: Sequence[Thing]) -> List[str]:
     """Words that are neither function words, question cues nor the names of ``things``."""
     flat = norm(text)
@@ -284,11 +302,25 @@ def prefer_named(knowledge: Knowledge, parse: Dict[str, Any], topic: Optional[st
     return topic
 
 
+def _child_fact(knowledge: Knowledge, candidates: Sequence[Thing], attr: str, flat: str) -> Optional[Plan]:
+    """A fact of one of the candidates' children: the only one that has it, or the one whose
+    name the question uses (« ce guide-là » after the arts → the Petit guide orange)."""
+    plans = [(child, p) for child in knowledge.children(candidates)
+             for p in [_fact_plan(knowledge, child, attr)] if p]
+    if len(plans) > 1:
+        words = set(flat.split()) - _STOP
+        plans = [(c, p) for c, p in plans if words & set(norm(c.label).split())]
+    return plans[0][1] if len(plans) == 1 else None
+
+
 def _fact_plan(knowledge: Knowledge, thing: Thing, attr: str) -> Optional[Plan]:
     """The thing's fact, or its parent's (La Halte → the replacement coops)."""
     value = thing.facts.get(attr)
     if value is None and thing.unknown.get(attr) is None and thing.parent in knowledge.things:
-        return _fact_plan(knowledge, knowledge.things[thing.parent], attr)
+        plan = _fact_plan(knowledge, knowledge.things[thing.parent], attr)
+        if plan and plan.kind == "fact":
+            plan.thing = thing.key  # the conversation stays on La Halte, not on all the coops
+        return plan
     if value is None:
         return None
     if value.startswith("topic:"):
@@ -304,10 +336,15 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
     flat = norm(focused)
     intent = (parse.get("intent") or {}).get("name")
     short = len(flat.split()) <= 6
-    things = mentioned(knowledge, focused, short)
+    asked = " ".join(question_sentences(focused))
+    things = mentioned(knowledge, asked, len(norm(asked).split()) <= 6)
+    if not any(not t.weak for t in things):
+        things = mentioned(knowledge, focused, short) or things  # the context may name it
     if not any(not t.weak for t in things) and focused != text:
-        things = mentioned(knowledge, text, short) or things  # the introduction may name it
-    attr = attribute(without_names(focused, things))
+        things = mentioned(knowledge, text, short) or things  # or the introduction
+    attr = attribute(without_names(" ".join(question_sentences(focused)), things))
+    if attr == "autre" and not short:
+        attr = None  # « d'autres types » in a long message is not « y en a-tu une autre? »
     strong = [t for t in things if not t.weak]
     bare = len(content_words(focused, things)) <= (1 if short else 0)
     previous = knowledge.things.get(context.thing or "")
@@ -327,16 +364,24 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
         if sibling:
             return Plan("topic", topic=sibling.topic, thing=sibling.key)
     if attr and attr not in GENERIC and candidates:
-        for thing in candidates + knowledge.children(candidates):
+        for thing in candidates:
             plan = _fact_plan(knowledge, thing, attr)
             if plan:
                 return plan
-        if bare or attr in STRICT or intent in ("not_in_source", "nlu_fallback", "out_of_scope"):
-            first = candidates[0]
+        plan = _child_fact(knowledge, candidates, attr, flat)
+        if plan:
+            return plan
+        first = candidates[0]
+        from_context = first is previous and not first in strong
+        if (attr in first.unknown                                  # the file says it is not known
+                or (from_context and bare)                         # « combien de membres? » after it
+                or (not first.weak and (attr in STRICT or intent in ("not_in_source", "nlu_fallback",
+                                                                     "out_of_scope")))):
             return Plan("dont_know", thing=first.key, attribute=attr, text=first.unknown.get(attr))
     # 2. « pis le Relait? », « et la coentreprise? »: the named thing's full answer.
     if strong and follow_up and (bare or short):
-        return Plan("topic", topic=strong[0].topic, thing=strong[0].key)
+        chosen = most_specific(strong, flat)
+        return Plan("topic", topic=chosen.topic, thing=chosen.key)
     if things and _FOLLOW.match(flat) and bare:
         return Plan("topic", topic=things[0].topic, thing=things[0].key)
     # 3. An in-domain question the infographic does not answer.

@@ -45,9 +45,9 @@ def test_focus_keeps_everything_when_nothing_else_is_left() -> None:
 
 
 @pytest.mark.parametrize("text, expected", [
-    ("la Cantine est où pis ça sert qui?", ["la Cantine est où", "ça sert qui?"]),
-    ("Qui a fait la recherche et qui a coordonné?", ["Qui a fait la recherche", "qui a coordonné?"]),
-    ("C'est quoi un contrat pis une coentreprise?", ["C'est quoi un contrat", "une coentreprise?"]),
+    ("la Cantine est où pis ça sert qui?", ["la Cantine est où", "pis ça sert qui?"]),
+    ("Qui a fait la recherche et qui a coordonné?", ["Qui a fait la recherche", "et qui a coordonné?"]),
+    ("C'est quoi un contrat pis une coentreprise?", ["C'est quoi un contrat", "pis une coentreprise?"]),
     ("Combien de membres a La Halte? Le Relait a commencé quand?",
      ["Combien de membres a La Halte?", "Le Relait a commencé quand?"]),
 ])
