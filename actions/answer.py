@@ -173,9 +173,9 @@ class Renderer:
 def plan_for(knowledge: kb.Knowledge, text: str, parse: Dict[str, Any], context: kb.Context) -> kb.Plan:
     """``kb.decide`` plus the dialogue rules: a second miss gives up, no answer twice in a row."""
     intent = (parse.get("intent") or {}).get("name")
-    if intent == "something_else":
-        return kb.Plan("rephrase") if (context.answer or "").startswith("clarify") else kb.Plan("other")
     plan = kb.decide(knowledge, text, parse, context)
+    if intent == "something_else" and plan.kind in ("clarify", "out_of_scope", "other"):
+        return kb.Plan("rephrase") if (context.answer or "").startswith("clarify") else kb.Plan("other")
     if plan.kind == "clarify" and (context.answer or "").startswith(("clarify", "rephrase")):
         return kb.Plan("give_up")
     if plan.kind in ("topic", "fact", "dont_know") and plan.key == context.answer:

@@ -16,7 +16,7 @@ from typing import Any, Awaitable, Callable, Deque, Dict, FrozenSet, Optional, T
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from rasa.core.channels.socketio import SocketIOInput
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
@@ -230,4 +230,16 @@ class GuardedSocketIOInput(SocketIOInput):
         return "socketio"
 
     def blueprint(self, on_new_message: Handler) -> Blueprint:
-        return super().blueprint(MessageGuard.from_settings().wrap(on_new_message))
+        return super().blueprint(MessageGuard.from_settings().wrap(on_new_message, annotate=app_annotator()))
+
+
+def app_annotator(app_name: str = "rasa_server") -> Handler:
+    """The segment annotator for channels that do not see the request (socket.io): the agent is
+    found on Rasa's Sanic app when a message arrives."""
+    async def annotate(message: UserMessage) -> None:
+        try:
+            agent = Sanic.get_app(app_name).ctx.agent
+        except Exception:  # no app (tests, another server): answer the message whole
+            return
+        await segment_annotator(agent)(message)
+    return annotate

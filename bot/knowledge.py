@@ -41,7 +41,7 @@ ATTRIBUTES: List[Tuple[str, str]] = [
                  r"mutualisation|is (it|that|this) (pooling|mutualisation)|ca se (partage|mutualise)|"
                  r"se (partagent|partage|mutualisent|mutualise) tu|peut (on|tu) (les |le |la )?(partager|mutualiser)|"
                  r"on peut tu (partager|mutualiser)|can (we|you) (share|pool)"),
-    ("comite", r"comite|pilotage"),
+    ("comite", r"comite|pilotage|participe|participent|fait partie|font partie|siege|siegent|sit on"),
     ("source", r"sources?|references?|d ou (ca )?vien(t|nent)|vien(t|nent) d ou|tire(e|es|s)? de|"
                r"ca vient de|articles?|where does .* come from|where .* from|from where"),
     ("conges", r"vacances|conges?|maladie|vacation|holidays?|sick"),
@@ -134,6 +134,7 @@ class Thing:
     weak: bool = False
     parent: Optional[str] = None
     attractor: bool = False  # the classifier's default answer: a named thing beats it
+    only_facts: bool = False  # named only to ask one of its facts (« les définitions, d'où viennent-elles? »)
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ def load(path: Path = KNOWLEDGE_FILE) -> Knowledge:
                             topics=tuple(item.get("topics") or []), section=item.get("section", ""),
                             facts=dict(item.get("facts") or {}), unknown=dict(item.get("unknown") or {}),
                             weak=bool(item.get("weak")), parent=item.get("parent"),
-                            attractor=bool(item.get("attractor")))
+                            attractor=bool(item.get("attractor")), only_facts=bool(item.get("only_facts")))
     return Knowledge(things=things, source_line=raw["source_line"])
 
 
@@ -379,8 +380,9 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
                                                                      "out_of_scope")))):
             return Plan("dont_know", thing=first.key, attribute=attr, text=first.unknown.get(attr))
     # 2. « pis le Relait? », « et la coentreprise? »: the named thing's full answer.
-    if strong and follow_up and (bare or short):
-        chosen = most_specific(strong, flat)
+    answerable = [t for t in strong if not t.only_facts]
+    if answerable and follow_up and (bare or short):
+        chosen = most_specific(answerable, flat)
         return Plan("topic", topic=chosen.topic, thing=chosen.key)
     if things and _FOLLOW.match(flat) and bare:
         return Plan("topic", topic=things[0].topic, thing=things[0].key)
@@ -391,9 +393,13 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
                     text=thing.unknown.get(attr) if thing and attr else None)
     # 4. The classifiers' choice, preferring among their first three a topic about a named thing.
     topic, confidence = faq_choice(parse)
-    topic = prefer_named(knowledge, parse, topic, strong)
+    topic = prefer_named(knowledge, parse, topic, [t for t in strong if not t.only_facts])
     if intent == "faq" and topic:
-        return Plan("topic", topic=topic, thing=(knowledge.thing_of_topic(topic) or Thing("", "", (), "")).key or None)
+        owner = knowledge.thing_of_topic(topic)
+        named = [t for t in strong if owner and t.parent == owner.key]
+        # « un exemple dans l'alimentation? » → the list of examples, but the conversation is on the Cantine
+        thing = named[0] if named else owner
+        return Plan("topic", topic=topic, thing=thing.key if thing else None)
     if intent == "not_what_i_meant":
         return Plan("other")
     if intent == "help":
