@@ -173,6 +173,10 @@ class Renderer:
 def plan_for(knowledge: kb.Knowledge, text: str, parse: Dict[str, Any], context: kb.Context) -> kb.Plan:
     """``kb.decide`` plus the dialogue rules: a second miss gives up, no answer twice in a row."""
     intent = (parse.get("intent") or {}).get("name")
+    topic, _ = kb.faq_choice(parse)
+    if text.startswith("/") and intent == "faq" and topic:  # a button: exactly what it says
+        owner = knowledge.thing_of_topic(topic)
+        return kb.Plan("topic", topic=topic, thing=owner.key if owner else None)
     plan = kb.decide(knowledge, text, parse, context)
     if intent == "something_else" and plan.kind in ("clarify", "out_of_scope", "other"):
         return kb.Plan("rephrase") if (context.answer or "").startswith("clarify") else kb.Plan("other")

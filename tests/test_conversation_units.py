@@ -165,3 +165,8 @@ def test_fingerprint_changes_with_any_field() -> None:
               "inquiry_question": "Q?"}
     assert fingerprint(values) == fingerprint(dict(values))
     assert fingerprint(values) != fingerprint({**values, "inquiry_question": "Autre?"})
+
+
+def test_a_button_gives_exactly_its_topic_even_right_after_it() -> None:
+    plan = decide("/faq/example_halte", parse("faq", "example_halte", 1.0), answer="topic:example_halte:halte")
+    assert (plan.kind, plan.topic) == ("topic", "example_halte")
