@@ -29,6 +29,15 @@ CONTACT_BUTTON = {"title": "Écrire à la coordonnatrice", "payload": "/contact_
 GUIDE_BUTTON = {"title": "Le guide du TIESS", "payload": "/faq/tiess_guide"}
 OTHER_BUTTON = {"title": "Autre chose", "payload": "/something_else"}
 STARTERS = ["/faq/def_mutualisation", "/faq/examples_list", "/help"]
+# What this action says in its own words ({placeholders} from bot/links.yml; checked by
+# tests/test_source_check.py like every other text).
+DONT_KNOW_REPLY = ("L'infographie ne précise pas {what}{about}.{known} Pour aller plus loin, consultez le guide "
+                   "{tiess_guide_ref}, ou écrivez à {coordinator_name}, qui peut vous répondre directement.")
+NO_INFORMATION_REPLY = ("L'infographie ne donne pas cette information. Pour aller plus loin, consultez le guide "
+                        "{tiess_guide_ref}, ou écrivez à {coordinator_name}, qui peut vous répondre directement.")
+KNOWN_REPLY = " Ce qu'elle en dit : consultez « {title} »."
+NOTHING_MORE_REPLY = ("Je n'ai rien de plus à ce sujet : l'infographie n'en dit pas davantage. "
+                      "{coordinator_name}, {coordinator_title}, peut vous répondre ({contact_email}).")
 _ENGLISH = set("the what who where when how why which is are does do can could would you your i i'm we "
                "our my there this that of for with and about please hi hello thanks".split())
 _FRENCH = set("le la les un une des du de est sont quoi qui ou où quand comment pourquoi c'est ce "
@@ -111,32 +120,19 @@ class Renderer:
 
     def _dont_know(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
         thing = self.knowledge.things.get(plan.thing or "")
-        what = plan.text or kb.WHAT.get(plan.attribute or "", "")
-        if thing and what:
-            label = fill(thing.label, self.values)
-            first = f"L'infographie ne précise pas {what} ({label})."
-        elif what:
-            first = f"L'infographie ne précise pas {what}."
+        what = plan.text or self.knowledge.what.get(plan.attribute or "", "")
+        button = topic_button(thing.topic, self.labels) if thing else None
+        if not what:
+            text = fill(NO_INFORMATION_REPLY, self.values)
         else:
-            first = "L'infographie ne donne pas cette information."
-        known = ""
-        if thing:
-            button = topic_button(thing.topic, self.labels)
-            known = f" Ce qu'elle en dit : consultez « {button['title']} »." if button else ""
-        text = (f"{first}{known} Pour aller plus loin, consultez le guide {self.values['tiess_guide_ref']}, "
-                f"ou écrivez à {self.values['coordinator_name']}, qui peut vous répondre directement.")
-        buttons = [CONTACT_BUTTON]
-        if thing and topic_button(thing.topic, self.labels):
-            buttons.append(topic_button(thing.topic, self.labels))
-        else:
-            buttons.append(GUIDE_BUTTON)
-        self.dispatcher.utter_message(text=text, buttons=buttons)
+            about = f" ({fill(thing.label, self.values)})" if thing else ""
+            known = KNOWN_REPLY.format(title=button["title"]) if button else ""
+            text = fill(DONT_KNOW_REPLY, {**self.values, "what": what, "about": about, "known": known})
+        self.dispatcher.utter_message(text=text, buttons=[CONTACT_BUTTON, button or GUIDE_BUTTON])
 
     def _nothing_more(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
-        text = (f"Je n'ai rien de plus à ce sujet : l'infographie n'en dit pas davantage. "
-                f"{self.values['coordinator_name']}, {self.values['coordinator_title']}, peut vous "
-                f"répondre ({self.values['contact_email']}).")
-        self.dispatcher.utter_message(text=text, buttons=[CONTACT_BUTTON, GUIDE_BUTTON])
+        self.dispatcher.utter_message(text=fill(NOTHING_MORE_REPLY, self.values),
+                                      buttons=[CONTACT_BUTTON, GUIDE_BUTTON])
 
     def _clarify(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
         buttons = suggestions(parse, self.labels)

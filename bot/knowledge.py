@@ -79,22 +79,6 @@ STANDALONE_UNKNOWN = {"cout", "financement", "employeur", "legal", "defis", "mod
 # a long message (otherwise a long message falls back on the classifiers' choice).
 STRICT = STANDALONE_UNKNOWN | {"combien", "membres", "quand", "dispo", "contenu", "qualifie", "conges", "coordonnees",
                                "nom"}
-WHAT = {  # how to name an attribute in « L'infographie ne précise pas … »
-    "cout": "les coûts (cotisation, prix ou frais)", "financement": "le financement (subventions ou fonds)",
-    "employeur": "qui est l'employeur ni comment partager un salaire ou des avantages sociaux",
-    "legal": "les aspects juridiques, fiscaux ou d'assurance",
-    "defis": "les défis ni les ingrédients-clés de la mutualisation (le projet souhaite justement "
-             "rassembler ces apprentissages)",
-    "modele": "de modèle de contrat ou d'entente", "qualifie": "si c'en est",
-    "demarches": "les démarches administratives ou juridiques", "coordonnees": "ses coordonnées exactes",
-    "comite": "de lien avec le comité de pilotage", "source": "de source plus précise",
-    "conges": "les conditions de remplacement", "dispo": "s'il est disponible",
-    "contenu": "son contenu", "autre": "d'autre exemple", "nom": "de nom", "forme": "la forme de l'entente (contrat, structure commune ou autre)",
-    "exemple": "d'exemple précis", "quebec": "de cas au Québec", "public": "à qui cela s'adresse",
-    "membres": "le nombre de membres", "mutualise": "ce qui est mis en commun", "lieu": "le lieu",
-    "quand": "la date", "pourquoi": "les raisons", "comment": "le fonctionnement en détail",
-    "qui": "les personnes en cause", "combien": "de chiffre", "quoi": "de précision",
-}
 _ATTRIBUTE_PATTERNS = [(name, re.compile(rf"\b(?:{pattern})\b")) for name, pattern in ATTRIBUTES]
 _STOP = set("""
 a ah ai alors as au aussi aux avec avez avoir bah ben bon c ca ce ceci cela celle celles celui ces cet cette
@@ -141,6 +125,7 @@ class Thing:
 class Knowledge:
     things: Dict[str, Thing]
     source_line: str
+    what: Dict[str, str] = field(default_factory=dict)  # attribute → how « ne précise pas … » names it
 
     def children(self, things: Sequence[Thing], depth: int = 2) -> List[Thing]:
         """Things whose parent (or grandparent) is one of ``things`` (the sectors → the arts → the
@@ -181,7 +166,7 @@ def load(path: Path = KNOWLEDGE_FILE) -> Knowledge:
                             facts=dict(item.get("facts") or {}), unknown=dict(item.get("unknown") or {}),
                             weak=bool(item.get("weak")), parent=item.get("parent"),
                             attractor=bool(item.get("attractor")), only_facts=bool(item.get("only_facts")))
-    return Knowledge(things=things, source_line=raw["source_line"])
+    return Knowledge(things=things, source_line=raw["source_line"], what=dict(raw.get("what") or {}))
 
 
 def without_names(text: str, things: Sequence[Thing]) -> str:
