@@ -85,8 +85,8 @@ def focus_spans(text: str) -> List[Span]:
         return [(0, len(text))]
     start, end = kept[0]
     greeting = _LEADING_GREETING.match(text[start:end])
-    if greeting and len(_folded_words(text[start + greeting.end():end])) >= 2:
-        start += greeting.end()
+    if greeting and is_question(text[start + greeting.end():end]):
+        start += greeting.end()  # « Bonjour, c'est quoi… » but not « bonjour tout le monde »
     if _REJECTION.match(" ".join(_folded_words(text[start:end]))):
         start = _skip_rejection(text, start, end) or start
     kept[0] = (start, end)
@@ -99,8 +99,8 @@ def _skip_rejection(text: str, start: int, end: int) -> "int | None":
     match = re.match(r"\s*(non|nope|no)?[\s,!.]*(c'?est pas (ça|ca)|c pas (ça|ca)|pas (ça|ca)|"
                      r"ce n'?est pas (ça|ca)|mauvaise réponse|mauvaise reponse)[\s,!.:;-]*",
                      piece, re.IGNORECASE)
-    if not match or len(_folded_words(piece[match.end():])) < 2:
-        return None
+    if not match or len(_folded_words(piece[match.end():])) < 3:
+        return None  # « non c'est pas ça, autre chose » stays whole
     return start + match.end()
 
 
