@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import Dict, List
 
 # Weighted F1 over the held-out folds of a 3-fold cross-validation (each model sees 2/3 of the
-# ~1,000 examples, so these sit well below the full model's answers). Measured 2026-11-27:
-# intents 0.83, FAQ topics 0.74. A drop of a few points fails the run.
-THRESHOLDS = {"intent_report.json": 0.78, "response_selection_report.json": 0.70}
+# ~1,600 written examples, so these sit well below the full model's answers). Measured 2026-11-29:
+# intents 0.77, FAQ topics 0.78. The intents fell from 0.84 (2026-11-27) when `not_in_source`
+# (in-domain questions the infographic does not answer, F1 0.44: it borders every FAQ topic by
+# design), `not_what_i_meant` and English examples came in; the answer action reads them against
+# the knowledge base, and whole conversations went from 67 % to 99 % of turns right. FAQ topics rose.
+# A drop of a few points fails the run.
+THRESHOLDS = {"intent_report.json": 0.75, "response_selection_report.json": 0.75}
 # No single intent or FAQ topic may collapse on held-out examples.
 MIN_TOPIC_F1 = 0.3
 
