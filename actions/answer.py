@@ -44,6 +44,16 @@ _FRENCH = set("le la les un une des du de est sont quoi qui ou où quand comment
               "je tu vous nous on pis et avec pour dans au aux ya mon ma".split())
 
 
+# Asking for a person, not for information about one: opens the inquiry form.
+WANTS_PERSON = re.compile(
+    r"\b(parler|jaser|discuter|communiquer)( directement)? (a|avec) (quelqu.un|une personne|un humain|une vraie|"
+    r"la personne|le responsable|la responsable|isabelle|la coordonnatrice|votre equipe|l.equipe)|"
+    r"(me|nous) (repondre|rappeler|contacter|ecrire) personnellement|repondre personnellement|"
+    r"laisser un message|transmettre (ma|mon|notre) (question|message|demande)|"
+    r"(talk|speak) (to|with) (a|someone|a human|a person|somebody)|someone (call|contact|email) me",
+    re.IGNORECASE)
+
+
 def is_english(text: str) -> bool:
     """More English function words than French ones (and at least two)."""
     found = re.findall(r"[a-z']+", fold(text))
@@ -202,6 +212,8 @@ class ActionAnswer(Action):
         pending = summary_pending(tracker) and tracker.active_loop_name is None
         if pending and correction(message.get("text") or ""):
             return [FollowupAction("action_edit_inquiry")]
+        if not pending and tracker.active_loop_name is None and WANTS_PERSON.search(fold(message.get("text") or "")):
+            return [FollowupAction("inquiry_form")]
         renderer = Renderer(dispatcher, domain, tracker)
         context = context_of(tracker)
         kinds: List[str] = []

@@ -34,13 +34,14 @@ FIELD_WORDS = {"inquiry_email": ("courriel", "email", "mail", "adresse", "e-mail
                "inquiry_question": ("question", "message", "demande")}
 # « en fait change mon nom pour Julie Bédard », « mon courriel c'est … », « l'organisme : … »
 CORRECTION = re.compile(
-    r"^\s*(?:(?:non|oups|ah|attends?|euh|en fait|finalement|plutot|plutôt|ok|pardon|desole|désolé)[\s,!.]*)*"
-    r"(?:(?:je veux |j'aimerais |peux-tu |pouvez-vous |svp )?(?:changer|change|modifier|modifie|corriger|"
-    r"corrige|remplacer|remplace|mettre|mets)\s+)?"
+    r"(?:^|[\s,!.;:])(?:(?:je veux |j'aimerais |peux-tu |pouvez-vous |svp |il faut )?(?:changer|change|modifier|"
+    r"modifie|corriger|corrige|remplacer|remplace|mettre|mets)\s+(?:aussi\s+|plutot\s+|plutôt\s+|donc\s+)?)?"
     r"(?:mon|ma|l'|le|la|votre|ton|ta)\s*(?P<field>nom complet|nom|prénom|prenom|courriel|adresse courriel|"
     r"adresse|e-mail|email|mail|organisme|organisation|question|message|demande)\b"
     r"(?:\s*(?:c'est|c est|cest|est|pour|par|:|=|->|devrait être|devrait etre|serait|à|a)\s*(?P<value>.+))?$",
     re.IGNORECASE)
+# Text before the field that keeps it a correction: « oups », « petite erreur, », « en fait »…
+CORRECTION_LEAD = re.compile(r"^[\s\w'’,!.-]{0,40}$")
 EDIT_ONLY = re.compile(r"\b(modifier|modifie|changer|change|corriger|corrige)\b", re.IGNORECASE)
 
 
@@ -111,9 +112,10 @@ def reset_events() -> List[EventType]:
 
 
 def correction(text: str) -> Optional[Tuple[str, Optional[str]]]:
-    """(field, new value or None) for a typed correction such as « change mon nom pour X »."""
-    match = CORRECTION.match(text or "")
-    if not match:
+    """(field, new value or None) for a typed correction such as « change mon nom pour X » or
+    « petite erreur, mon nom c'est X »."""
+    match = CORRECTION.search(text or "")
+    if not match or not CORRECTION_LEAD.match(text[:match.start()]) or len(text[:match.start()].split()) > 4:
         return None
     fields = fields_to_edit(match.group("field"))
     if not fields:
@@ -373,7 +375,8 @@ class ActionReplyYesNo(Action):
         yes = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "affirm"
         if summary_pending(tracker):
             return [FollowupAction("action_submit_inquiry" if yes else "action_cancel_inquiry")]
-        offered = (tracker.get_slot("mutu_answer") or "").startswith(("dont_know", "nothing_more", "give_up"))
+        offered = (tracker.get_slot("mutu_answer") or "").startswith(
+            ("dont_know", "nothing_more", "give_up", "topic:contact", "topic:coordinator"))
         if yes and offered:
             return [FollowupAction("inquiry_form")]
         if yes:

@@ -30,7 +30,9 @@ ATTRIBUTES: List[Tuple[str, str]] = [
     ("employeur", r"employeur|employeurs|employer|salaires?|paie|avantages sociaux|salary|wages?|paye|"
                   r"employee? de qui|qui (l )?(emploie|engage|embauche|paie|paye)|who (pays|employs|hires)"),
     ("legal", r"legal|legale|juridiques?|fiscal|fiscale|impots?|taxes?|responsabilite civile|liability|"
-              r"lawyer|avocat|notaire"),
+              r"lawyer|avocat|notaire|notarie|notariee|loi 25|conforme|conformite|releve 1|t4|cnesst d un"),
+    ("gouvernance", r"preside|president|presidente|conseil d administration|directeur general|directrice generale|"
+                    r"dirige|board"),
     ("defis", r"defis?|difficultes?|obstacles?|challenges?|ingredients?|facteurs de succes|cles du succes|"
               r"pieges?|risques?"),
     ("modele", r"modele de contrat|modeles de contrat|gabarit|template|contrat type"),
@@ -45,11 +47,17 @@ ATTRIBUTES: List[Tuple[str, str]] = [
     ("source", r"sources?|references?|d ou (ca )?vien(t|nent)|vien(t|nent) d ou|tire(e|es|s)? de|"
                r"ca vient de|articles?|where does .* come from|where .* from|from where"),
     ("conges", r"vacances|conges?|maladie|vacation|holidays?|sick"),
-    ("dispo", r"sorti|sortie|paru|parue|disponibles?|available|est il sorti|deja publie"),
+    ("dispo", r"sorti|sortie|paru|parue|disponibles?|available|est il sorti|deja publie|diffuse|diffusee|"
+              r"diffusion|va etre publie|sera publie"),
     ("contenu", r"contien(t|nent)|contenu|dedans|parle de quoi|what is in|what s in|ses \w+ etapes|"
-                r"c est quoi ses|quelles sont ses|ses etapes|resumer|resume|resumez|summarize|summary"),
+                r"c est quoi ses|quelles sont ses|ses etapes|resumer|resume|resumez|summarize|summary|"
+                r"recommande|recommandations?|conseille|propose"),
+    ("region", r"abitibi|bas saint laurent|capitale nationale|chaudiere appalaches|cote nord|estrie|gaspesie|"
+               r"lanaudiere|laurentides|laval|mauricie|monteregie|outaouais|saguenay|nord du quebec|"
+               r"dans (ma|notre|mon) (region|coin|ville)|dans le coin|pres de chez nous"),
     ("nom", r"s appelle|son nom|leur nom|their name|her name|his name"),
-    ("autre", r"une autre|un autre|d autres|autres exemples|another|any other|y en a tu d autres"),
+    ("autre", r"une autre|un autre|d autres|autres exemples|l autre|lotre|l otre|another|any other|the other|"
+              r"y en a tu d autres"),
     ("forme", r"contrat|entente|structure|formalise|formaliser|signe|signer|signed|agreement"),
     ("membres", r"membres?|members?|adherents?"),
     ("combien", r"combien|how many|nombre"),
@@ -74,11 +82,12 @@ ATTRIBUTES: List[Tuple[str, str]] = [
 # Attributes answered by the thing's full answer when asked in a short follow-up.
 GENERIC = {"quoi"}
 # Attributes worth a « ne précise pas » even without a named thing (in-domain by themselves).
-STANDALONE_UNKNOWN = {"cout", "financement", "employeur", "legal", "defis", "modele", "demarches"}
+STANDALONE_UNKNOWN = {"cout", "financement", "employeur", "legal", "defis", "modele", "demarches", "gouvernance",
+                      "dispo"}
 # Attributes precise enough that a named thing without that fact gets « ne précise pas » even in
 # a long message (otherwise a long message falls back on the classifiers' choice).
 STRICT = STANDALONE_UNKNOWN | {"combien", "membres", "quand", "dispo", "contenu", "qualifie", "conges", "coordonnees",
-                               "nom"}
+                               "nom", "region"}
 _ATTRIBUTE_PATTERNS = [(name, re.compile(rf"\b(?:{pattern})\b")) for name, pattern in ATTRIBUTES]
 _STOP = set("""
 a ah ai alors as au aussi aux avec avez avoir bah ben bon c ca ce ceci cela celle celles celui ces cet cette
@@ -337,6 +346,11 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
     refers_back = bool(_PRONOUN.search(flat)) and not _FIRST_PERSON.search(flat)
     follow_up = bool(_FOLLOW.match(flat)) or bare
 
+    # The classifier is sure it is off-topic (« le Relais pour la vie », « une halte-garderie »): a
+    # name that looks like one of ours does not make it a question about it.
+    oos = (parse.get("intent") or {}).get("confidence") or 0.0
+    if intent == "out_of_scope" and float(oos) >= 0.7 and not bare and attr not in STANDALONE_UNKNOWN:
+        return Plan("out_of_scope")
     # 0. « qui je peux contacter? », « comment la joindre? »: the coordinator's address.
     if _CONTACT.search(flat) and attr in (None, "qui", "comment", "lieu") and not strong:
         return Plan("topic", topic="contact", thing="coordinator")
