@@ -11,12 +11,12 @@ import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, FollowupAction, SlotSet
+from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import knowledge as kb
-from actions.inquiry import correction, show_summary, summary_pending
+from actions.inquiry import ActionEditInquiry, correction, show_summary, summary_pending
 from actions.topics import suggestions
 from bot import settings
 from bot.nlg import response_values
@@ -42,16 +42,6 @@ _ENGLISH = set("the what who where when how why which is are does do can could w
                "our my there this that of for with and about please hi hello thanks".split())
 _FRENCH = set("le la les un une des du de est sont quoi qui ou où quand comment pourquoi c'est ce "
               "je tu vous nous on pis et avec pour dans au aux ya mon ma".split())
-
-
-# Asking for a person, not for information about one: opens the inquiry form.
-WANTS_PERSON = re.compile(
-    r"\b(parler|jaser|discuter|communiquer)( directement)? (a|avec) (quelqu.un|une personne|un humain|une vraie|"
-    r"la personne|le responsable|la responsable|isabelle|la coordonnatrice|votre equipe|l.equipe)|"
-    r"(me|nous) (repondre|rappeler|contacter|ecrire) personnellement|repondre personnellement|"
-    r"laisser un message|transmettre (ma|mon|notre) (question|message|demande)|"
-    r"(talk|speak) (to|with) (a|someone|a human|a person|somebody)|someone (call|contact|email) me",
-    re.IGNORECASE)
 
 
 def is_english(text: str) -> bool:
@@ -193,6 +183,12 @@ def plan_for(knowledge: kb.Knowledge, text: str, parse: Dict[str, Any], context:
     return plan
 
 
+def offers_coordinator(context: kb.Context) -> bool:
+    """Did the last answer offer to write to the coordinator (so that « oui » opens the form)?"""
+    return (context.answer or "").startswith(("dont_know", "nothing_more", "give_up", "topic:contact",
+                                              "topic:coordinator"))
+
+
 def context_after(plan: kb.Plan, context: kb.Context) -> kb.Context:
     thing = plan.thing or context.thing
     if plan.kind in ("clarify", "give_up", "out_of_scope", "rephrase", "other", "help"):
@@ -211,9 +207,7 @@ class ActionAnswer(Action):
         message = tracker.latest_message or {}
         pending = summary_pending(tracker) and tracker.active_loop_name is None
         if pending and correction(message.get("text") or ""):
-            return [FollowupAction("action_edit_inquiry")]
-        if not pending and tracker.active_loop_name is None and WANTS_PERSON.search(fold(message.get("text") or "")):
-            return [FollowupAction("inquiry_form")]
+            return await ActionEditInquiry().run(dispatcher, tracker, domain)
         renderer = Renderer(dispatcher, domain, tracker)
         context = context_of(tracker)
         kinds: List[str] = []
@@ -228,7 +222,7 @@ class ActionAnswer(Action):
             dispatcher.utter_message(response="utter_english_note")
         events: List[EventType] = show_summary(dispatcher, tracker) if pending else []
         return events + [SlotSet("mutu_thing", context.thing), SlotSet("mutu_answer", context.answer),
-                SlotSet("mutu_attribute", context.attribute)]
+                SlotSet("mutu_attribute", context.attribute), SlotSet("mutu_offer", offers_coordinator(context))]
 
     @staticmethod
     def questions(message: Dict[str, Any]) -> List[tuple]:

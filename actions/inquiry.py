@@ -20,6 +20,7 @@ from bot.text import fold, one_line, strip_control
 FIELDS = ["inquiry_name", "inquiry_email", "inquiry_organisation", "inquiry_question"]
 SLOTS = ["inquiry_consent", *FIELDS]
 SUMMARY_SLOT = "inquiry_summary"  # fingerprint of the values the person saw in the last summary
+PENDING_SLOT = "inquiry_pending"  # a summary waits for « oui » / « non » (the rules read it)
 SKIPPED = "non précisé"
 SKIP_WORDS = {"passer", "passe", "sauter", "aucun", "aucune", "non", "rien", "skip", "-", "na", "n/a",
               "je passe", "pas d'organisme", "aucun organisme", "sans organisme"}
@@ -108,7 +109,8 @@ def fields_to_edit(text: str) -> List[str]:
 
 
 def reset_events() -> List[EventType]:
-    return [SlotSet(slot, None) for slot in SLOTS] + [SlotSet(SUMMARY_SLOT, None), SlotSet("requested_slot", None)]
+    return [SlotSet(slot, None) for slot in SLOTS] + [SlotSet(SUMMARY_SLOT, None), SlotSet(PENDING_SLOT, False),
+                                                      SlotSet("mutu_offer", False), SlotSet("requested_slot", None)]
 
 
 def correction(text: str) -> Optional[Tuple[str, Optional[str]]]:
@@ -156,7 +158,9 @@ class ValidateInquiryForm(FormValidationAction):
     async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> List[Text]:
         if tracker.get_slot("inquiry_consent") is False:
-            return []  # no consent: collect nothing
+            # No consent: collect nothing more. The consent itself stays required (and filled), or
+            # rasa-sdk drops the « non » before Rasa sees it and the refusal takes two replies.
+            return ["inquiry_consent"]
         return SLOTS
 
     def _requested(self, tracker: Tracker, slot: str) -> bool:
@@ -292,7 +296,7 @@ def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker,
     """The summary with its buttons, and the fingerprint of exactly what it shows."""
     values = values or {slot: tracker.get_slot(slot) for slot in FIELDS}
     dispatcher.utter_message(response="utter_inquiry_summary", **values)
-    return [SlotSet(SUMMARY_SLOT, fingerprint(values))]
+    return [SlotSet(SUMMARY_SLOT, fingerprint(values)), SlotSet(PENDING_SLOT, True)]
 
 
 class ActionSubmitInquiry(Action):
@@ -364,8 +368,9 @@ class ActionEditInquiry(Action):
 
 
 class ActionReplyYesNo(Action):
-    """« oui » / « non » outside the form: at the summary they confirm or cancel; after an offer
-    to write to the coordinator, « oui » opens the form; otherwise a short acknowledgement."""
+    """« oui » / « non » outside the form: at the summary they send or cancel (done here, not
+    through a follow-up action, so the rules keep their footing); after an answer that offered
+    the coordinator, « oui » opens the form; otherwise a short acknowledgement."""
 
     def name(self) -> Text:
         return "action_reply_yes_no"
@@ -374,10 +379,9 @@ class ActionReplyYesNo(Action):
                   domain: DomainDict) -> List[EventType]:
         yes = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "affirm"
         if summary_pending(tracker):
-            return [FollowupAction("action_submit_inquiry" if yes else "action_cancel_inquiry")]
-        offered = (tracker.get_slot("mutu_answer") or "").startswith(
-            ("dont_know", "nothing_more", "give_up", "topic:contact", "topic:coordinator"))
-        if yes and offered:
+            action = ActionSubmitInquiry() if yes else ActionCancelInquiry()
+            return await action.run(dispatcher, tracker, domain)
+        if yes and tracker.get_slot("mutu_offer"):
             return [FollowupAction("inquiry_form")]
         if yes:
             dispatcher.utter_message(response="utter_affirm")

@@ -356,8 +356,8 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
         return Plan("topic", topic="contact", thing="coordinator")
     # 1. A question about a named thing, or about the last one (« c'est où? », « pourquoi elles… »).
     candidates: List[Thing] = []
-    if previous and (refers_back or (bare and not things)):
-        candidates.append(previous)
+    if previous and (refers_back or (bare and not things)) and not (previous.weak and strong):
+        candidates.append(previous)  # a word like « mutualisation » does not hide La Halte named now
     candidates += [t for t in (strong or (things if short else [])) if t not in candidates]
     if attr == "autre" and candidates:
         sibling = knowledge.sibling(candidates[0])

@@ -79,6 +79,38 @@ class FoldingTokenizer(Tokenizer):
         return kept or tokens
 
 
+# Asking for a person, not for information about one (« parler à la personne responsable », « me
+# répondre personnellement »): the classifiers often take it for the coordinator's FAQ answer.
+WANTS_PERSON = re.compile(
+    r"\b(parler|jaser|discuter|communiquer)( directement)? (a|avec) (quelqu.un|une personne|un humain|une vraie|"
+    r"la personne|le responsable|la responsable|isabelle|la coordonnatrice|votre equipe|l.equipe)|"
+    r"(me|nous) (repondre|rappeler|contacter|ecrire) personnellement|repondre personnellement|"
+    r"laisser un message|transmettre (ma|mon|notre) (question|message|demande)|"
+    r"(talk|speak) (to|with) (a|someone|a human|a person|somebody)|someone (call|contact|email) me")
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class PersonRequestClassifier(GraphComponent):
+    """Marks a clear request to reach a person as ``contact_human`` (the inquiry form's rule)."""
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "PersonRequestClassifier":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            text = message.get("text") or ""
+            if not text.startswith("/") and WANTS_PERSON.search(fold(text)):
+                ranking = [r for r in message.get("intent_ranking") or [] if r.get("name") != "contact_human"]
+                message.set("intent", {"name": "contact_human", "confidence": 1.0}, add_to_output=True)
+                message.set("intent_ranking", [{"name": "contact_human", "confidence": 1.0}] + ranking,
+                            add_to_output=True)
+        return messages
+
+
 @DefaultV1Recipe.register(
     DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
 )

@@ -65,3 +65,22 @@ def test_english_question_gets_the_french_answer_and_a_note(bot: settings.Settin
     replies = Conversation(bot.rasa_url).say("Where is the Cantine pour tous located?")
     text = flat(replies)
     assert "montreal" in text and "answers in french" in text, replies
+
+
+def test_refused_consent_gets_one_reply_with_the_address(bot: settings.Settings) -> None:
+    chat = Conversation(bot.rasa_url)
+    chat.say("je voudrais écrire à la coordonnatrice")
+    replies = chat.say("non merci")
+    assert len(replies) == 1 and "mobilisation@concertationhorizon.ca" in replies[0]["text"], replies
+
+
+def test_yes_after_an_answer_the_infographic_cannot_give_opens_the_form_and_sends_cleanly(
+        bot: settings.Settings) -> None:
+    chat = Conversation(bot.rasa_url)
+    assert "ne precise pas" in flat(chat.say("ça coûte combien devenir membre de la Halte?"))
+    assert "acceptez-vous" in flat(chat.say("oui"))
+    for text in ["oui", "Paul Roy", "paul.roy@example.org", "passer", "Combien coûte l'adhésion?"]:
+        last = chat.say(text)
+    assert "confirmer" in flat(last)
+    sent = chat.say("oui")
+    assert len(sent) == 1 and "MUTU-" in sent[0]["text"], sent  # no stray reply after the reference
