@@ -19,13 +19,14 @@ export PYTHONPATH := $(CURDIR)
 
 RASA := $(PY) -m rasa
 
-.PHONY: help venv model run shell validate test test-stories test-nlu test-scale scale-deps pytest eval eval-conv bench clean browser
+.PHONY: help venv model run shell validate test test-stories test-nlu test-scale scale-deps pytest eval eval-conv bench clean browser report
 
 help:
 	@echo "make run       install, train if needed, start the bot, the actions and the widget demo page"
 	@echo "make test      install, train if needed, then the whole test suite"
 	@echo "make shell     talk to the bot in the terminal (start 'make run' in another terminal first)"
 	@echo "make validate  rasa data validate, warnings included"
+	@echo "make report    the last 30 days in the terminal: answers, topics, feedback, missed questions"
 	@echo "make eval      shared FAQ evaluation against the running bot (needs ../shared)"
 	@echo "make eval-conv shared conversation evaluation against the running bot (needs ../shared)"
 	@echo "make bench     benchmarks (bench/results.md)"
@@ -52,6 +53,10 @@ model: $(MODEL)
 
 run: $(MODEL)
 	$(PY) -m bot run
+
+# The console's figures in the terminal (conversations, answers, topics, feedback, missed questions).
+report: $(STAMP)
+	$(PY) -m bot report
 
 shell: $(STAMP)
 	$(RASA) shell --model $(MODEL) --endpoints endpoints.yml

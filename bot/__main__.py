@@ -23,6 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     isub.add_parser("show", help="one inquiry in full").add_argument("reference")
     isub.add_parser("export", help="all inquiries, oldest first").add_argument(
         "--format", choices=["csv", "json"], default="csv")
+    report = sub.add_parser("report", help="the console's figures in the terminal: conversations, answers, "
+                                           "topics, feedback and the most missed questions")
+    report.add_argument("--days", type=int, default=30)
+    sub.add_parser("console-hash", help="print a hash of MUTU_CONSOLE_PASSWORD (or of a password typed) "
+                                        "for MUTU_CONSOLE_PASSWORD_HASH")
     purge = sub.add_parser("purge", help="delete inquiries (delivered or not) and conversation events older than the retention (the worker does it too)")
     purge.add_argument("--older-than", default=None, help="e.g. 90d (default: MUTU_RETENTION_DAYS)")
     return parser
@@ -46,6 +51,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "web":
         from bot.web.server import serve
         serve(conf)
+        return 0
+    if args.command == "report":
+        from bot.console.report import report
+        return report(conf, sys.stdout, max(1, min(args.days, 365)))
+    if args.command == "console-hash":
+        import getpass
+        from bot.console.auth import hash_password
+        password = conf.console_password or getpass.getpass("Mot de passe de la console : ")
+        if not password:
+            print("Aucun mot de passe.", file=sys.stderr)
+            return 2
+        print(hash_password(password))
         return 0
     if args.command == "worker":
         from bot.inquiries.worker import run as run_worker

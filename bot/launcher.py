@@ -3,6 +3,7 @@ each one answers, print their URLs, and stop them all cleanly on Ctrl-C (or SIGT
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -98,8 +99,10 @@ def services(conf: Settings, only: Optional[List[str]] = None) -> List[Service]:
                  "--endpoints", str(paths["endpoints"]), "--credentials", str(paths["credentials"]),
                  "--interface", conf.host, "--port", str(conf.rasa_port),
                  "--cors", *conf.cors_origins]
-    if conf.api_token:
-        rasa_argv += ["--enable-api", "--auth-token", conf.api_token]
+    # Rasa's HTTP API is always behind a token: MUTU_API_TOKEN, or, when none is given, a random one
+    # known only to the launcher's own children (the console loads published models with it).
+    token = conf.api_token or secrets.token_hex(32)
+    rasa_argv += ["--enable-api", f"--auth-token={token}"]  # one argument, even if it starts with "-"
     all_services = [
         Service("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(conf.actions_port)],
                 f"http://{conf.host}:{conf.actions_port}/health", child_env(conf, {"SANIC_HOST": conf.host})),
@@ -108,7 +111,7 @@ def services(conf: Settings, only: Optional[List[str]] = None) -> List[Service]:
                                  "SANIC_WORKERS": str(conf.sanic_workers),
                                  # a conversation whose server died is free again after this long
                                  "TICKET_LOCK_LIFETIME": str(conf.lock_lifetime_seconds)})),
-        Service("web", [py, "-m", "bot", "web"], f"{conf.web_url}/healthz", child_env(conf)),
+        Service("web", [py, "-m", "bot", "web"], f"{conf.web_url}/healthz", child_env(conf, {"MUTU_API_TOKEN": token})),
         Service("worker", [py, "-m", "bot", "worker"], "", child_env(conf)),
     ]
     return [s for s in all_services if s.name in (only or ALL_SERVICES)]

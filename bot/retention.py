@@ -45,10 +45,12 @@ class PurgeReport:
     events: int
     inquiries: int
     undelivered: int
+    console: int = 0
 
     def summary(self, age: str) -> str:
         return (f"{self.events} conversation events and {self.inquiries} inquiries "
-                f"({self.undelivered} never delivered) older than {age}")
+                f"({self.undelivered} never delivered) older than {age}, with {self.console} console rows "
+                "(messages read for the console, feedback)")
 
 
 @dataclass
@@ -143,6 +145,9 @@ def run_pass(conf: Settings, max_age_seconds: Optional[float] = None, now: Optio
     before = (time.time() if now is None else now) - max_age
     inquiries = OutboxStore(conf.inquiry_db).purge_older_than(before)
     events = purge_conversations(conf, before)
-    report = PurgeReport(events=events, inquiries=inquiries.deleted, undelivered=len(inquiries.undelivered))
+    from bot.console.store import purge_older_than as purge_console  # its copies of the messages, the feedback
+    console = purge_console(conf, before)
+    report = PurgeReport(events=events, inquiries=inquiries.deleted, undelivered=len(inquiries.undelivered),
+                         console=console)
     logger.info("retention pass deleted %s", report.summary(f"{max_age / DAY_SECONDS:g} days"))
     return report

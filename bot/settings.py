@@ -83,6 +83,20 @@ class Settings:
     sanic_workers: int
     lock_lifetime_seconds: int
     links: Links
+    # the coordinator's console (off unless a password or its hash is given)
+    console_password: Optional[str] = None
+    console_password_hash: Optional[str] = None
+    console_secure_cookie: bool = False
+    console_secret: Optional[str] = None
+    project_dir: Path = ROOT
+
+    @property
+    def console_enabled(self) -> bool:
+        return bool(self.console_password or self.console_password_hash)
+
+    @property
+    def console_db(self) -> Path:
+        return self.data_dir / "console.db"
 
     @property
     def rasa_url(self) -> str:
@@ -129,6 +143,17 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         return float(raw) if raw is not None else default
     except ValueError as exc:
         raise SettingsError(f"MUTU_{name} must be a number, not {raw!r}") from exc
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
+    raw = (_text(env, name) or "").lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on", "oui"):
+        return True
+    if raw in ("0", "false", "no", "off", "non"):
+        return False
+    raise SettingsError(f"MUTU_{name} must be true or false, not {raw!r}")
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:
@@ -225,4 +250,9 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         sanic_workers=sanic_workers,
         lock_lifetime_seconds=_int(env, "LOCK_LIFETIME_SECONDS", 10, 1, 600),
         links=links,
+        console_password=env.get("MUTU_CONSOLE_PASSWORD") or None,
+        console_password_hash=_text(env, "CONSOLE_PASSWORD_HASH"),
+        console_secure_cookie=_flag(env, "CONSOLE_SECURE_COOKIE"),
+        console_secret=_text(env, "CONSOLE_SECRET"),
+        project_dir=Path(_text(env, "PROJECT_DIR", str(ROOT))).resolve(),
     )

@@ -24,6 +24,7 @@ PROXY_PORT = 15006 + OFFSET  # the browser reaches Rasa through tests/proxy.py, 
 SMTP_PORT, WEBHOOK_PORT = 18025 + OFFSET, 18080 + OFFSET
 API_TOKEN = "test-token-not-secret"
 WEBHOOK_SECRET = "webhook-secret-for-tests"
+CONSOLE_PASSWORD = "console-password-for-tests"  # the coordinator's console is on in the test bot
 
 
 def delivery_env(data_dir: Path, smtp_port: int, webhook_url: str) -> Dict[str, str]:
@@ -56,7 +57,7 @@ def bot_env(tmp_path_factory: pytest.TempPathFactory, smtp_peer: SmtpPeer,
             webhook_peer: WebhookPeer) -> Dict[str, str]:
     env = delivery_env(tmp_path_factory.mktemp("mutu-data"), SMTP_PORT, webhook_peer.url)
     env.update(TEST_PORTS)
-    env.update({"MUTU_API_TOKEN": API_TOKEN, "MUTU_RATE_LIMIT_PER_MINUTE": "0",
+    env.update({"MUTU_API_TOKEN": API_TOKEN, "MUTU_RATE_LIMIT_PER_MINUTE": "0", "MUTU_CONSOLE_PASSWORD": CONSOLE_PASSWORD,
                 "MUTU_PUBLIC_RASA_URL": f"http://127.0.0.1:{PROXY_PORT}"})
     return env
 

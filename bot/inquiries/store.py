@@ -202,6 +202,13 @@ class OutboxStore:
             db.execute("UPDATE inquiries SET attempts = attempts + 1, next_attempt_at = ?, lease_until = NULL,"
                        " last_error = ? WHERE id = ?", (next_attempt_at, error[:500], inquiry_id))
 
+    def make_due(self, reference: str, now: float) -> bool:
+        """« Réessayer maintenant » in the console: a pending inquiry is due at once (its lease,
+        if a worker holds it, is left alone). False when there is no such pending inquiry."""
+        with self._transaction() as db:
+            return db.execute("UPDATE inquiries SET next_attempt_at = ? WHERE reference = ? AND status = ?",
+                              (now, reference, PENDING)).rowcount == 1
+
     def purge_older_than(self, before: float) -> PurgedInquiries:
         """Delete every inquiry created before ``before``, delivered or not: the retention
         promised to visitors wins over delivery. Only references are logged."""

@@ -1,23 +1,31 @@
-"""A small static server for the widget files and the demo page (`python -m bot web`)."""
+"""The web server (`python -m bot web`): a Sanic app serving the widget files and its demo pages,
+the widget's 👍/👎 endpoint, and the coordinator's console under /console when
+MUTU_CONSOLE_PASSWORD (or MUTU_CONSOLE_PASSWORD_HASH) is set."""
 from __future__ import annotations
 
 import html
+import itertools
+import logging
 import mimetypes
-from functools import partial
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
+
+from sanic import Sanic, response
+from sanic.exceptions import MethodNotSupported, NotFound
+from sanic.request import Request
 
 from bot.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static"
 ROUTES = {"/": "demo.html", "/index.html": "demo.html", "/widget.js": "widget.js",
-          "/widget.css": "widget.css", "/autre-page.html": "autre-page.html"}
+          "/widget.css": "widget.css", "/autre-page.html": "autre-page.html",
+          "/console.css": "console.css", "/console.js": "console.js"}
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "strict-origin-when-cross-origin",
 }
+_APP_NUMBER = itertools.count(1)
+logger = logging.getLogger("mutu.web")
 
 
 def page_values(conf: Settings) -> Dict[str, str]:
@@ -41,46 +49,58 @@ def render(name: str, conf: Settings) -> Tuple[bytes, str]:
     return path.read_bytes(), ctype
 
 
-class Handler(BaseHTTPRequestHandler):
-    server_version = "MutuWeb"
+def create_app(conf: Settings) -> Sanic:
+    app = Sanic(f"mutu_web_{next(_APP_NUMBER)}")
+    app.config.MOTD = False
+    app.config.REQUEST_MAX_SIZE = 1_000_000  # the console's forms and the feedback are small
+    app.config.FORWARDED_SECRET = None
+    app.ctx.conf = conf
 
-    def __init__(self, *args: object, conf: Settings, **kwargs: object) -> None:
-        self.conf = conf
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    async def healthz(_request: Request) -> response.HTTPResponse:
+        return response.raw(b'{"status":"ok"}', content_type="application/json")
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        path = self.path.split("?", 1)[0]
-        if path == "/healthz":
-            self._send(HTTPStatus.OK, b'{"status":"ok"}', "application/json")
-            return
-        name = ROUTES.get(path)
-        if name is None or not (STATIC / name).exists():
-            self._send(HTTPStatus.NOT_FOUND, "Page introuvable".encode("utf-8"), "text/plain; charset=utf-8")
-            return
-        body, ctype = render(name, self.conf)
-        extra = {"Access-Control-Allow-Origin": "*"} if name.endswith((".js", ".css")) else {}
-        self._send(HTTPStatus.OK, body, ctype, extra)
+    def static_handler(name: str):  # noqa: ANN202
+        async def handler(_request: Request) -> response.HTTPResponse:
+            if not (STATIC / name).exists():
+                raise NotFound("Page introuvable")
+            body, ctype = render(name, conf)
+            extra = {"Access-Control-Allow-Origin": "*"} if name.endswith((".js", ".css")) else {}
+            return response.raw(body, content_type=ctype, headers=extra)
+        return handler
 
-    def _send(self, status: HTTPStatus, body: bytes, ctype: str,
-              extra: Optional[Dict[str, str]] = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-cache")
-        for key, value in {**SECURITY_HEADERS, **(extra or {})}.items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)
+    app.add_route(healthz, "/healthz", methods=["GET"], name="healthz")
+    for number, (path, name) in enumerate(ROUTES.items()):
+        app.add_route(static_handler(name), path, methods=["GET"], name=f"static_{number}")
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-        pass  # no access log: it would hold visitors' addresses
+    from bot.console import feedback
+    feedback.register(app, conf)
+    if conf.console_enabled:
+        from bot.console import web as console
+        console.register(app, conf)
+
+    @app.exception(NotFound)
+    async def not_found(_request: Request, _exc: Exception) -> response.HTTPResponse:
+        return response.text("Page introuvable", status=404)
+
+    @app.exception(MethodNotSupported)
+    async def not_allowed(_request: Request, _exc: Exception) -> response.HTTPResponse:
+        return response.text("Méthode non permise", status=405)
+
+    @app.middleware("response")
+    async def headers(request: Request, resp: response.HTTPResponse) -> None:
+        resp.headers.setdefault("Cache-Control", "no-cache")
+        for key, value in SECURITY_HEADERS.items():
+            resp.headers[key] = value
+        if request.path.startswith("/console"):
+            resp.headers["X-Frame-Options"] = "DENY"
+            resp.headers["Content-Security-Policy"] = (
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+            resp.headers["Cache-Control"] = "no-store"
+
+    return app
 
 
 def serve(conf: Settings) -> None:
-    server = ThreadingHTTPServer((conf.host, conf.web_port), partial(Handler, conf=conf))
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    # No access log: it would hold visitors' addresses.
+    create_app(conf).run(host=conf.host, port=conf.web_port, access_log=False, workers=1)

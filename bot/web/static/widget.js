@@ -1,7 +1,8 @@
 /*! Mutu chat widget: dependency-free, talks to Rasa's REST channel.
  * Embed: <script src="https://BOT-HOST/widget.js" data-server="https://BOT-HOST" defer></script>
  * Options (data-*): server, title, color, open ("true"), lang ("fr" | "en"),
- * retention-days (90: history kept in this browser, as on the server).
+ * retention-days (90: history kept in this browser, as on the server), feedback (the 👍/👎
+ * endpoint: the origin widget.js came from + /feedback by default, "off" for none).
  * Every text is rendered with textContent: no HTML from the bot or the user is ever interpreted;
  * [label](https://…) and bare http(s) addresses become links, a last « Source : » line a caption.
  */
@@ -28,7 +29,10 @@
         "que vous y avez écrits, ainsi que les messages en attente d'envoi, y seront supprimés.",
       clearServer: "Cela n'efface rien sur nos serveurs : les copies qui y sont conservées sont supprimées " +
         "automatiquement après {days} jours.",
-      cleared: "Conversation effacée de ce navigateur. Une nouvelle conversation commence." },
+      cleared: "Conversation effacée de ce navigateur. Une nouvelle conversation commence.",
+      rate: "Cette réponse vous a-t-elle aidé?", up: "Réponse utile", down: "Réponse pas utile",
+      thanks: "Merci pour votre avis.", missing: "Qu'est-ce qui manquait? (facultatif)",
+      missingSend: "Envoyer", missingThanks: "Merci, c'est noté." },
     en: { title: "Mutu · resource sharing", open: "Open the chat with Mutu", close: "Close the chat",
       placeholder: "Type your question…", send: "Send", label: "Your message", online: "Online",
       connecting: "Connecting…", reconnecting: "Reconnecting…",
@@ -39,9 +43,13 @@
         "address you typed, and the messages waiting to be sent will be deleted here.",
       clearServer: "This deletes nothing on our servers: the copies kept there are deleted automatically " +
         "after {days} days.",
-      cleared: "Conversation cleared from this browser. A new conversation starts." }
+      cleared: "Conversation cleared from this browser. A new conversation starts.",
+      rate: "Was this answer helpful?", up: "Helpful answer", down: "Not helpful",
+      thanks: "Thank you for your feedback.", missing: "What was missing? (optional)",
+      missingSend: "Send", missingThanks: "Thank you, noted." }
   };
   var T = STRINGS[(data.lang || document.documentElement.lang || "fr").slice(0, 2)] || STRINGS.fr;
+  var feedbackUrl = data.feedback === "off" ? "" : (data.feedback || scriptOrigin + "/feedback");
   var STORE_KEY = "mutu-widget:" + server;
   var MAX_HISTORY = 200;
   var DAY_MS = 86400000;
@@ -238,6 +246,59 @@
       });
       log.appendChild(group);
     }
+    if (item.rate && feedbackUrl) { renderFeedback(item); }
+  }
+
+  // 👍 / 👎 under an answer (one vote; after 👎 an optional « Qu'est-ce qui manquait? » line).
+  function postFeedback(body) {
+    if (!feedbackUrl) { return; }
+    body.sender = state.sender;
+    fetch(feedbackUrl, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body) }).catch(function () { /* an opinion lost is not worth a retry */ });
+  }
+
+  function renderFeedback(item) {
+    var box = el("div", { "class": "mutu-feedback", role: "group", "aria-label": T.rate });
+    var status = el("span", { "class": "mutu-thanks", role: "status" });
+    var votes = [["up", "\ud83d\udc4d", T.up, 1], ["down", "\ud83d\udc4e", T.down, -1]];
+    var buttons = votes.map(function (v) {
+      var btn = el("button", { type: "button", "class": "mutu-vote mutu-vote-" + v[0], "aria-label": v[2],
+        title: v[2], "aria-pressed": item.vote === v[0] ? "true" : "false" }, v[1]);
+      btn.disabled = !!item.vote;
+      btn.addEventListener("click", function () {
+        if (item.vote) { return; }
+        item.vote = v[0]; save();
+        buttons.forEach(function (b) { b.disabled = true; });
+        btn.setAttribute("aria-pressed", "true");
+        status.textContent = T.thanks;
+        postFeedback({ vote: v[3], question: item.question || "" });
+        if (v[0] === "down") { box.appendChild(missingForm(item, status)); }
+      });
+      box.appendChild(btn);
+      return btn;
+    });
+    box.appendChild(status);
+    log.appendChild(box);
+  }
+
+  function missingForm(item, status) {
+    var f = el("form", { "class": "mutu-missing" });
+    var id = "mutu-missing-" + randomId();
+    f.appendChild(el("label", { "for": id }, T.missing));
+    var field = el("input", { id: id, type: "text", maxlength: "500", autocomplete: "off" });
+    f.appendChild(field);
+    f.appendChild(el("button", { type: "submit" }, T.missingSend));
+    f.addEventListener("submit", function (e) {
+      e.preventDefault();
+      var text = field.value.trim();
+      if (text) { postFeedback({ comment: text }); }
+      item.commented = true; save();
+      if (f.parentNode) { f.parentNode.removeChild(f); }
+      status.textContent = T.missingThanks;
+      input.focus();
+    });
+    setTimeout(function () { field.focus(); }, 0);
+    return f;
   }
 
   var pendingNodes = {};  // queue item id -> its "pending" bubble
@@ -301,9 +362,13 @@
       var node = pendingNodes[item.id];
       if (node) { node.classList.remove("mutu-pending"); delete pendingNodes[item.id]; }
       if (typing.parentNode) { typing.parentNode.removeChild(typing); }
-      (Array.isArray(replies) ? replies : []).forEach(function (r) {
+      replies = Array.isArray(replies) ? replies : [];
+      var lastText = -1;
+      replies.forEach(function (r, i) { if (typeof r.text === "string" && r.text) { lastText = i; } });
+      replies.forEach(function (r, i) {
         var reply = { from: "bot", text: typeof r.text === "string" ? r.text : "",
           buttons: Array.isArray(r.buttons) ? r.buttons.slice(0, 8) : [], at: Date.now() };
+        if (i === lastText && !item.hidden) { reply.rate = true; reply.question = item.message; }
         state.history.push(reply);
         renderMessage(reply);
       });
