@@ -13,29 +13,7 @@ from tests.conftest import API_TOKEN, PROXY_PORT
 from tests.helpers import get_json
 from tests.proxy import TcpProxy
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).parent / "artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-TIMEOUT = 60_000
-
-
-@pytest.fixture(scope="module")
-def proxy(bot: Settings) -> Iterator[TcpProxy]:
-    p = TcpProxy(PROXY_PORT, bot.rasa_port).start()
-    yield p
-    p.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
-    with playwright_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
+from tests.browser import ARTIFACTS, TIMEOUT, browser, proxy  # noqa: F401 (shared fixtures)
 
 
 @pytest.fixture
