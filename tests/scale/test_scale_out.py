@@ -139,5 +139,8 @@ def test_one_server_killed_during_load_the_other_keeps_serving(cluster: dict) ->
     assert failures == []
     assert not is_ready(a + "/webhooks/rest/")
     for sender in senders:
-        assert user_events(b, sender) == sent[sender]
+        # Nothing is lost. The one message in flight when A died may have been stored by A before
+        # its reply was lost; the client then sent it again to B (at least once, as with any
+        # load balancer retry), so there can be one more, never more than that.
+        assert sent[sender] <= user_events(b, sender) <= sent[sender] + 1
         assert "courriel" in flat(say(b, sender, "Gabrielle Roy"))  # the form goes on, on B
