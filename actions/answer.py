@@ -8,6 +8,7 @@ French answer and a one-line note in English.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
@@ -51,6 +52,7 @@ def is_english(text: str) -> bool:
     return english >= 2 and english > sum(w in _FRENCH for w in found)
 
 
+@lru_cache(maxsize=1)
 def _values() -> Dict[str, str]:
     conf = settings.current()
     return response_values(conf.links, conf.retention_days)

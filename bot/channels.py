@@ -130,13 +130,10 @@ async def with_segments(agent: Any, text: str, metadata: Optional[Dict[str, Any]
     segments = question_segments(text, lambda part: bool(knowledge.mentioned(things, part, short=True)))
     if len(segments) < 2:
         return await with_question(agent, text, metadata)
-    try:
-        parsed = [await agent.parse_message(segment) for segment in segments]
-    except Exception:  # never lose the message over this: answer it whole
-        logger.exception("segment parse failed")
+    parsed = [await _parsed(agent, segment) for segment in segments]
+    if not all(parsed):
         return metadata
-    keep = ("text", "intent", "intent_ranking", "response_selector")
-    return {**(metadata or {}), SEGMENTS_KEY: [{k: p.get(k) for k in keep} for p in parsed]}
+    return {**(metadata or {}), SEGMENTS_KEY: parsed}
 
 
 async def with_question(agent: Any, text: str, metadata: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
@@ -145,13 +142,19 @@ async def with_question(agent: Any, text: str, metadata: Optional[Dict[str, Any]
     sentence = question_sentence(text)
     if sentence is None:
         return metadata
+    parsed = await _parsed(agent, sentence)
+    return {**(metadata or {}), QUESTION_KEY: parsed} if parsed else metadata
+
+
+async def _parsed(agent: Any, text: str) -> Optional[Dict[str, Any]]:
+    """What the answer action needs of the NLU parse of ``text``; None when parsing fails
+    (the message is then answered whole: never lost over this)."""
     try:
-        parsed = await agent.parse_message(sentence)
+        parsed = await agent.parse_message(text)
     except Exception:
-        logger.exception("question parse failed")
-        return metadata
-    keep = ("text", "intent", "intent_ranking", "response_selector")
-    return {**(metadata or {}), QUESTION_KEY: {k: parsed.get(k) for k in keep}}
+        logger.exception("partial parse failed")
+        return None
+    return {k: parsed.get(k) for k in ("text", "intent", "intent_ranking", "response_selector")}
 
 
 def segment_annotator(agent: Any) -> Handler:

@@ -4,13 +4,9 @@ topic of the answer and counted on the dashboard, whose charts load."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Iterator
-
-import pytest
 
 from bot.settings import Settings
-from tests.conftest import CONSOLE_PASSWORD, PROXY_PORT, wait_for
+from tests.conftest import CONSOLE_PASSWORD, wait_for
 from tests.proxy import TcpProxy
 
 from tests.browser import ARTIFACTS, TIMEOUT, browser, proxy  # noqa: F401 (shared fixtures)

@@ -54,12 +54,10 @@ def test_follow_up_uses_the_last_answer_and_never_repeats(bot: settings.Settings
 def test_not_what_i_meant_offers_other_topics(bot: settings.Settings) -> None:
     chat = Conversation(bot.rasa_url)
     answer = chat.say("c'est quoi une mutuelle")
-    shown = {b["payload"] for r in answer for b in r.get("buttons") or []}
     replies = chat.say("non c'est pas ça")
     offered = [b["payload"] for r in replies for b in r.get("buttons") or []]
-    assert len(offered) >= 2, replies
+    assert "cherchiez-vous" in flat(replies) and len(offered) >= 2, replies
     assert flat(replies) != flat(answer)
-    assert shown or offered
 
 
 def test_english_question_gets_the_french_answer_and_a_note(bot: settings.Settings) -> None:

@@ -3,13 +3,12 @@ against the running bot and its demo page."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Iterator, Optional
 
 import pytest
 
 from bot.settings import Settings
-from tests.conftest import API_TOKEN, PROXY_PORT
+from tests.conftest import API_TOKEN
 from tests.helpers import get_json
 from tests.proxy import TcpProxy
 
