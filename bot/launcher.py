@@ -57,10 +57,12 @@ def endpoints_config(conf: Settings) -> Dict[str, object]:
     """
     endpoints: Dict[str, object] = {"action_endpoint": {"url": conf.actions_url},
                                     "nlg": {"type": "bot.nlg.LinksNaturalLanguageGenerator"}}
+    # Rasa's SQL tracker store, reading a bounded window of each conversation (bot/tracker_store.py)
+    store = {"type": "bot.tracker_store.WindowedSQLTrackerStore", "window": conf.tracker_window}
     if conf.store_profile == "sqlite":
-        endpoints["tracker_store"] = {"type": "SQL", "dialect": "sqlite", "db": str(conf.tracker_db)}
+        endpoints["tracker_store"] = {**store, "dialect": "sqlite", "db": str(conf.tracker_db)}
         return endpoints
-    endpoints["tracker_store"] = {"type": "SQL", "dialect": "postgresql", "url": conf.pg_host,
+    endpoints["tracker_store"] = {**store, "dialect": "postgresql", "url": conf.pg_host,
                                   "port": conf.pg_port, "db": conf.pg_db, "username": conf.pg_user,
                                   "password": conf.pg_password or ""}
     endpoints["lock_store"] = {"type": "bot.locks.ResilientRedisLockStore", "url": conf.redis_host, "port": conf.redis_port,

@@ -2,7 +2,8 @@
 ``MUTU_RETENTION_DAYS`` days is deleted after that, in every store.
 
 - Conversations: every event of Rasa's SQL tracker store (table ``events``) older than the
-  retention, per event, so a long conversation loses its old messages too. The database is the
+  retention, per event, so a long conversation loses its old messages too, and the state
+  checkpoints of bot/tracker_store.py (table ``mutu_checkpoints``) written before it. The database is the
   one the launcher gives Rasa (SQLite under ``MUTU_DATA_DIR``, or PostgreSQL with
   ``MUTU_STORE_PROFILE=scale``), reached with SQLAlchemy: one code path for both.
 - Inquiries: every inquiry of the outbox older than the retention, delivered or not.
@@ -128,10 +129,26 @@ def purge_events(engine: Engine, before: float, batch: int = BATCH_SIZE) -> int:
             return total
 
 
+# The state checkpoints of bot/tracker_store.py (slot values: names, e-mail addresses).
+CHECKPOINTS = sa.Table("mutu_checkpoints", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
+                       sa.Column("timestamp", sa.Float))
+
+
+def purge_checkpoints(engine: Engine, before: float) -> int:
+    """Delete the conversation-state checkpoints written before ``before``; return how many."""
+    if _missing_sqlite_file(engine) or not sa.inspect(engine).has_table(CHECKPOINTS.name):
+        return 0
+    with engine.begin() as connection:
+        return connection.execute(sa.delete(CHECKPOINTS).where(CHECKPOINTS.c.timestamp < before)).rowcount
+
+
 def purge_conversations(conf: Settings, before: float) -> int:
+    """Old events and old checkpoints; the count is the events' (what a conversation holds)."""
     engine = tracker_engine(conf)
     try:
-        return purge_events(engine, before)
+        events = purge_events(engine, before)
+        purge_checkpoints(engine, before)
+        return events
     finally:
         engine.dispose()
 

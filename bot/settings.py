@@ -83,6 +83,8 @@ class Settings:
     sanic_workers: int
     lock_lifetime_seconds: int
     links: Links
+    # events of a conversation read per message behind the state checkpoint (bot/tracker_store.py)
+    tracker_window: int = 120
     # the coordinator's console (off unless a password or its hash is given)
     console_password: Optional[str] = None
     console_password_hash: Optional[str] = None
@@ -249,6 +251,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         redis_password=_text(env, "REDIS_PASSWORD"),
         sanic_workers=sanic_workers,
         lock_lifetime_seconds=_int(env, "LOCK_LIFETIME_SECONDS", 10, 1, 600),
+        tracker_window=_int(env, "TRACKER_WINDOW", 120, 20, 100000),
         links=links,
         console_password=env.get("MUTU_CONSOLE_PASSWORD") or None,
         console_password_hash=_text(env, "CONSOLE_PASSWORD_HASH"),
