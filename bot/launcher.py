@@ -57,8 +57,10 @@ def endpoints_config(conf: Settings) -> Dict[str, object]:
     """
     endpoints: Dict[str, object] = {"action_endpoint": {"url": conf.actions_url},
                                     "nlg": {"type": "bot.nlg.LinksNaturalLanguageGenerator"}}
-    # Rasa's SQL tracker store, reading a bounded window of each conversation (bot/tracker_store.py)
-    store = {"type": "bot.tracker_store.WindowedSQLTrackerStore", "window": conf.tracker_window}
+    # Rasa's SQL tracker store, reading a bounded window of each conversation (bot/tracker_store.py);
+    # MUTU_TRACKER_WINDOW=0 gives Rasa's own, which reads the whole session at every message.
+    store: Dict[str, object] = {"type": "bot.tracker_store.WindowedSQLTrackerStore", "window": conf.tracker_window} \
+        if conf.tracker_window else {"type": "SQL"}
     if conf.store_profile == "sqlite":
         endpoints["tracker_store"] = {**store, "dialect": "sqlite", "db": str(conf.tracker_db)}
         return endpoints

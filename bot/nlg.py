@@ -17,7 +17,6 @@ from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import rasa_patches  # noqa: F401  (per-message savings, applied in the Rasa process)
 from bot import settings
 from bot.settings import Links
 

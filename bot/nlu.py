@@ -25,8 +25,12 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from rasa.shared.nlu.constants import TEXT
 
+from bot import rasa_patches
 from bot.focus import focus_spans
 from bot.text import fold, words
+
+rasa_patches.apply()  # Rasa's savings, in the process that loads our components or store
+
 
 def _helpers_version() -> str:
     from pathlib import Path

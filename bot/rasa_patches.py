@@ -1,6 +1,6 @@
-"""Two per-message costs of Rasa 3.6 that do no useful work, removed without changing behaviour.
+"""Costs of Rasa 3.6 that do no useful work, removed without changing behaviour.
 
-Found by profiling the Rasa server (``make profile``):
+Found by profiling the Rasa server (py-spy) and measuring its memory:
 
 - ``Event.resolve_by_type`` walks every subclass of ``Event`` (``all_subclasses``: ~60 classes,
   ``inspect.isabstract`` on each) for **every** event it deserialises: each stored event of the
@@ -9,9 +9,17 @@ Found by profiling the Rasa server (``make profile``):
   (constant) schema itself against the meta-schema, then builds a new validator, for every action
   server reply. The validator is built once; replies are still validated the same way and an
   invalid one raises the same ``ValidationError``.
+- ``RasaModel.load`` (DIET, ResponseSelector) builds a model's weights by *training it on one
+  example* with an Adam optimizer, then overwrites them with the saved ones: the training graph,
+  the gradients and the optimizer's two copies of every weight stay in memory (~500 MB of the
+  Rasa server's 1.2 GB peak). For a model loaded to predict, the saved weights are restored as
+  the first prediction creates them (TensorFlow's restore-on-create), which gives the same
+  weights, hence the same predictions (tests/test_rasa_patches.py compares them), for ~510 MB
+  less. Fine-tuning (``rasa train --finetune``) keeps Rasa's way.
 
-Applied once, on import, by the modules Rasa loads from our configuration (tracker store, NLG,
-channels). ``apply()`` is idempotent.
+``apply()`` is called on import by the modules Rasa loads from our configuration (our NLU components,
+our tracker store), so the peer of `make bench` (stock components and store) runs stock Rasa.
+``apply()`` is idempotent.
 """
 from __future__ import annotations
 
@@ -21,6 +29,8 @@ from typing import Any, Dict, Optional, Text, Type
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event
+from rasa.utils.tensorflow.constants import RUN_EAGERLY
+from rasa.utils.tensorflow.models import RasaModel
 
 _APPLIED = {"done": False}
 _ORIGINAL_RESOLVE = Event.resolve_by_type
@@ -63,12 +73,33 @@ def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
     raise error
 
 
+_ORIGINAL_LOAD = RasaModel.load.__func__  # type: ignore[attr-defined]
+
+
+def load_for_prediction(cls: Any, model_file_name: Text, model_data_example: Any, predict_data_example: Any = None,
+                        finetune_mode: bool = False, *args: Any, **kwargs: Any) -> RasaModel:
+    """``RasaModel.load`` without the one-example training when the model is loaded to predict."""
+    if finetune_mode or predict_data_example is None:
+        return _ORIGINAL_LOAD(cls, model_file_name, model_data_example, predict_data_example, finetune_mode,
+                              *args, **kwargs)
+    model = cls(*args, **kwargs)
+    model.compile(run_eagerly=kwargs.get("config", {}).get(RUN_EAGERLY))
+    # restore-on-create: each saved weight is given to its variable when the variable is built;
+    # the optimizer's saved slots are not wanted (expect_partial)
+    model.load_weights(model_file_name).expect_partial()
+    model.run_inference(predict_data_example)  # builds every variable prediction uses, and traces it
+    return model
+
+
 def apply() -> None:
     if _APPLIED["done"]:
         return
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
     RemoteAction._validate_action_result = validate_action_result  # type: ignore[assignment]
+    RasaModel.load = classmethod(load_for_prediction)  # type: ignore[assignment]
     _APPLIED["done"] = True
 
 
-apply()
+def keep_rasas_own() -> None:
+    """Make ``apply()`` do nothing in this process (to compare with stock Rasa)."""
+    _APPLIED["done"] = True

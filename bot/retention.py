@@ -148,6 +148,9 @@ def purge_conversations(conf: Settings, before: float) -> int:
     try:
         events = purge_events(engine, before)
         purge_checkpoints(engine, before)
+        if engine.url.get_backend_name() == "sqlite" and not _missing_sqlite_file(engine):
+            with engine.connect() as connection:  # deleted rows out of the write-ahead log too
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return events
     finally:
         engine.dispose()

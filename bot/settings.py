@@ -83,7 +83,8 @@ class Settings:
     sanic_workers: int
     lock_lifetime_seconds: int
     links: Links
-    # events of a conversation read per message behind the state checkpoint (bot/tracker_store.py)
+    # events of a conversation read per message behind the state checkpoint (bot/tracker_store.py);
+    # 0: Rasa's own SQL tracker store (the whole session at every message)
     tracker_window: int = 120
     # the coordinator's console (off unless a password or its hash is given)
     console_password: Optional[str] = None
@@ -207,6 +208,9 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
     sanic_workers = _int(env, "SANIC_WORKERS", 1, 1, 64)
     if sanic_workers > 1 and store_profile == "sqlite":
         raise SettingsError("MUTU_SANIC_WORKERS > 1 needs MUTU_STORE_PROFILE=scale (a Redis lock store)")
+    tracker_window = _int(env, "TRACKER_WINDOW", 120, 0, 100000)
+    if 0 < tracker_window < 20:
+        raise SettingsError("MUTU_TRACKER_WINDOW must be 0 (Rasa's own SQL store, whole sessions) or at least 20")
     default_origins = f"http://{host}:{web_port},http://localhost:{web_port}"
     origins = tuple(o.strip() for o in _text(env, "CORS_ORIGINS", default_origins).split(",") if o.strip())
     return Settings(
@@ -251,7 +255,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         redis_password=_text(env, "REDIS_PASSWORD"),
         sanic_workers=sanic_workers,
         lock_lifetime_seconds=_int(env, "LOCK_LIFETIME_SECONDS", 10, 1, 600),
-        tracker_window=_int(env, "TRACKER_WINDOW", 120, 20, 100000),
+        tracker_window=tracker_window,
         links=links,
         console_password=env.get("MUTU_CONSOLE_PASSWORD") or None,
         console_password_hash=_text(env, "CONSOLE_PASSWORD_HASH"),

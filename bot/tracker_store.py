@@ -5,8 +5,8 @@ then the policies walk all of them and the whole list goes to the action server:
 n messages costs O(n) per message, O(n²) in all. This store loads only the most recent events:
 
 - after each save it writes a **checkpoint**: the conversation's state at its last stored event
-  (slots that differ from their initial value, the active form and its flags, a paused
-  conversation), as the Rasa events that recreate it;
+  (slots that differ from their initial value, the active form, its flags and the message that
+  opened it, a paused conversation, the last action), as the Rasa events that recreate it;
 - ``retrieve`` loads the newest checkpoint at least ``window`` events old, then the events after
   it. The tracker starts with the checkpoint's events (prefix) and replays the real ones, so the
   slots, the form and the last topic are exactly what a full replay gives, and the policies
@@ -34,7 +34,9 @@ from rasa.shared.core.events import (ActionExecuted, ActionExecutionRejected, Ac
                                      LoopInterrupted, SessionStarted, SlotSet)
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import rasa_patches  # noqa: F401  (per-message savings, applied in the Rasa process)
+from bot import rasa_patches
+
+rasa_patches.apply()  # Rasa's savings, in the process that loads our components or store
 
 logger = logging.getLogger("mutu.tracker_store")
 
@@ -50,7 +52,7 @@ class Checkpoint(SQLTrackerStore.Base):  # type: ignore[misc, valid-type]
     sender_id = sa.Column(sa.String(255), nullable=False)
     event_id = sa.Column(sa.Integer, nullable=False)
     timestamp = sa.Column(sa.Float, nullable=False)  # for retention
-    state = sa.Column(sa.Text, nullable=False)  # JSON list of Rasa events
+    state = sa.Column(sa.Text, nullable=False)  # JSON: {"events": [Rasa events], "trigger_message": …}
     __table_args__ = (sa.Index("mutu_checkpoints_sender_event", "sender_id", "event_id"),)
 
 
@@ -59,6 +61,15 @@ Event_ = SQLTrackerStore.SQLEvent
 # logarithmic on PostgreSQL as well (SQLite's rowid order already serves the first).
 EVENT_INDEXES = (sa.Index("mutu_events_sender_id_id", Event_.sender_id, Event_.id),
                  sa.Index("mutu_events_sender_type_id", Event_.sender_id, Event_.type_name, Event_.id))
+
+
+def sqlite_write_ahead(dbapi_connection: Any, _record: object) -> None:
+    """SQLite in write-ahead-log mode, synced at checkpoints rather than at every commit: a save no
+    longer waits for the disk (an fsync per message blocked Rasa's event loop), the console and
+    retention read while Rasa writes, and the file stays consistent after a crash. A power cut
+    may lose the last conversation turns written, never an inquiry (its outbox syncs fully)."""
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+    dbapi_connection.execute("PRAGMA busy_timeout=30000")
 
 
 def state_events(tracker: DialogueStateTracker, timestamp: float) -> List[Event]:
@@ -87,11 +98,25 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, window: int = DEFAULT_WINDOW, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)  # creates Rasa's table and ours (same metadata)
         self.window = max(int(window), 10)
+        if self.engine.dialect.name == "sqlite":
+            self._keep_sqlite_connections()
         for index in EVENT_INDEXES:
             try:
                 index.create(self.engine, checkfirst=True)
             except sa.exc.SQLAlchemyError as exc:  # another server created it at the same moment
                 logger.debug("index %s: %s", index.name, exc)
+
+    def _keep_sqlite_connections(self) -> None:
+        """Rasa opens a new SQLite connection per read and per save (NullPool); a pooled one, in
+        write-ahead-log mode, saves without waiting for the disk (see ``sqlite_write_ahead``)."""
+        url = self.engine.url
+        self.engine.dispose()
+        self.engine = sa.create_engine(url, poolclass=sa.pool.QueuePool, pool_size=2, max_overflow=4,
+                                       connect_args={"check_same_thread": False, "timeout": 30})
+        sa.event.listen(self.engine, "connect", sqlite_write_ahead)
+        self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
+        with self.engine.connect() as connection:  # the journal mode stays with the file
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
 
     # ----------------------------------------------------------------------------- reading
     def _session_start(self, session: Any, sender_id: Text) -> int:
@@ -118,12 +143,16 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             first = checkpoint.event_id + 1 if checkpoint else start
             rows = session.query(Event_.data).filter(Event_.sender_id == sender_id, Event_.id >= first) \
                 .order_by(Event_.id).all()
-            prefix = json.loads(checkpoint.state) if checkpoint else []
+            state = json.loads(checkpoint.state) if checkpoint else {"events": []}
             checkpoint_id = checkpoint.event_id if checkpoint else None
         if not rows or not self.domain:
             return None
-        events = prefix + [json.loads(data) for (data,) in rows]
+        window = [json.loads(data) for (data,) in rows]
+        events = state["events"] + window
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        trigger = state.get("trigger_message")
+        if trigger and tracker.active_loop and not any(e.get("event") == ActiveLoop.type_name for e in window):
+            tracker.active_loop.trigger_message = trigger  # the message that opened the form, before the window
         setattr(tracker, STORED_MARK, (len(events), checkpoint_id))
         return tracker
 
@@ -160,7 +189,8 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
 
     def _write_checkpoint(self, session: Any, tracker: DialogueStateTracker, event_id: int) -> None:
         now = time.time()
-        state = [event.as_dict() for event in state_events(tracker, now)]
+        state = {"events": [event.as_dict() for event in state_events(tracker, now)],
+                 "trigger_message": tracker.active_loop.trigger_message if tracker.active_loop else None}
         session.add(Checkpoint(sender_id=tracker.sender_id, event_id=event_id, timestamp=now,
                                state=json.dumps(state)))
         used = (getattr(tracker, STORED_MARK, None) or (0, None))[1]

@@ -11,7 +11,7 @@ import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from tests.helpers import Conversation, matches
 
@@ -63,15 +63,18 @@ class LongRun:
         return sum(t.ok for t in chosen) / len(chosen)
 
 
-def play(rasa_url: str, messages: int, sender: Optional[str] = None,
+def play(rasa_urls: Union[str, Sequence[str]], messages: int, sender: Optional[str] = None,
          on_turn: Optional[Callable[[Turn], None]] = None) -> LongRun:
-    """Send ``messages`` turns of the cycle in one conversation; time and check each one."""
-    conversation = Conversation(rasa_url, sender or f"long-{uuid.uuid4().hex[:10]}")
+    """Send ``messages`` turns of the cycle in one conversation (to each server in turn when
+    several are given); time and check each one."""
+    urls = [rasa_urls] if isinstance(rasa_urls, str) else list(rasa_urls)
+    sender = sender or f"long-{uuid.uuid4().hex[:10]}"
+    conversations = [Conversation(url, sender) for url in urls]
     run = LongRun()
     for index in range(1, messages + 1):
         text, expect = CYCLE[(index - 1) % len(CYCLE)]
         start = time.perf_counter()
-        replies = conversation.say(text)
+        replies = conversations[index % len(conversations)].say(text)
         turn = Turn(index, text, (time.perf_counter() - start) * 1000, matches(replies, expect))
         run.turns.append(turn)
         if on_turn:

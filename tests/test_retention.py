@@ -191,7 +191,7 @@ def seeded(tmp_path: Path) -> Iterator[Tuple[settings.Settings, TrackerStore, Ou
 def test_worker_start_pass_deletes_what_is_past_the_retention_everywhere(
         seeded: Tuple[settings.Settings, TrackerStore, Outbox], tmp_path: Path) -> None:
     conf, store, outbox = seeded
-    files = (conf.tracker_db, conf.inquiry_db, Path(f"{conf.inquiry_db}-wal"))
+    files = (conf.tracker_db, Path(f"{conf.tracker_db}-wal"), conf.inquiry_db, Path(f"{conf.inquiry_db}-wal"))
     for secret in (b"gaston.tremblay@exemple.org", b"rosalie.gagnon@exemple.org"):
         assert secret in raw_bytes(*files)  # the check below is not vacuous
     log = tmp_path / "worker.log"

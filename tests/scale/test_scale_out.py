@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Dict, Iterator, List
 
 import pytest
+import sqlalchemy as sa
 
-from bot import settings
 from bot.launcher import is_ready
 from tests.conftest import API_TOKEN, ROOT, wait_for
-from tests.helpers import flat, get_json, post
+from tests.helpers import flat, post
 
 pytestmark = pytest.mark.scale
 RASA_PORTS, ACTIONS_PORT = (15205, 15206), 15255
@@ -45,7 +45,7 @@ def cluster(postgres: Dict[str, str], redis: Dict[str, str], tmp_path_factory: p
         if not all(is_ready(u) for u in urls):
             logs = "\n".join(f.read_text()[-1500:] for f in data.glob("*.log"))
             pytest.fail("cluster did not start:\n" + logs)
-        yield {"procs": procs, "urls": [f"http://127.0.0.1:{p}" for p in RASA_PORTS]}
+        yield {"procs": procs, "urls": [f"http://127.0.0.1:{p}" for p in RASA_PORTS], "postgres": postgres}
     finally:
         for proc in procs.values():
             if proc.poll() is None:
@@ -63,9 +63,23 @@ def say(server: str, sender: str, text: str) -> List[dict]:
     return body
 
 
-def user_events(server: str, sender: str) -> int:
-    tracker = get_json(f"{server}/conversations/{sender}/tracker?include_events=ALL", API_TOKEN)
-    return sum(e["event"] == "user" for e in tracker["events"])
+def pg_engine(pg: Dict[str, str]) -> sa.engine.Engine:
+    return sa.create_engine(sa.engine.URL.create("postgresql", pg["MUTU_PG_USER"], pg["MUTU_PG_PASSWORD"],
+                                                 pg["MUTU_PG_HOST"], int(pg["MUTU_PG_PORT"]), pg["MUTU_PG_DB"]))
+
+
+def pg_count(cluster: dict, sql: str, sender: str) -> int:
+    engine = pg_engine(cluster["postgres"])
+    try:
+        with engine.connect() as db:
+            return int(db.execute(sa.text(sql), {"s": sender}).scalar())
+    finally:
+        engine.dispose()
+
+
+def user_events(cluster: dict, sender: str) -> int:
+    """The user messages stored for a conversation (the servers' trackers hold a recent window)."""
+    return pg_count(cluster, "SELECT count(*) FROM events WHERE sender_id = :s AND type_name = 'user'", sender)
 
 
 def test_a_form_half_filled_on_one_server_is_finished_on_the_other(cluster: dict) -> None:
@@ -100,8 +114,10 @@ def test_concurrent_load_over_both_servers_loses_no_event(cluster: dict) -> None
         t.join(300)
     assert errors == []
     for sender in senders:
-        assert user_events(servers[0], sender) == len(messages)
-        assert user_events(servers[1], sender) == len(messages)
+        assert user_events(cluster, sender) == len(messages)
+        # both servers see the same conversation: the end of it, answered with its context
+        assert "contrat" in flat(say(servers[0], sender, "et le contrat?"))
+        assert "contrat" in flat(say(servers[1], sender, "et le contrat?"))
 
 
 def test_one_server_killed_during_load_the_other_keeps_serving(cluster: dict) -> None:
@@ -142,5 +158,19 @@ def test_one_server_killed_during_load_the_other_keeps_serving(cluster: dict) ->
         # Nothing is lost. The one message in flight when A died may have been stored by A before
         # its reply was lost; the client then sent it again to B (at least once, as with any
         # load balancer retry), so there can be one more, never more than that.
-        assert sent[sender] <= user_events(b, sender) <= sent[sender] + 1
+        assert sent[sender] <= user_events(cluster, sender) <= sent[sender] + 1
         assert "courriel" in flat(say(b, sender, "Gabrielle Roy"))  # the form goes on, on B
+
+
+def test_a_long_conversation_over_both_servers_costs_the_same_at_its_end(cluster: dict) -> None:
+    """The windowed tracker store on PostgreSQL, the conversation alternating between the servers."""
+    from tests import long_conversation
+    from tests.test_long_conversation import MESSAGES, assert_bounded
+
+    sender = f"long-pg-{uuid.uuid4().hex[:8]}"
+    run = long_conversation.play(cluster["urls"], MESSAGES, sender=sender)
+    assert_bounded(run, MESSAGES)
+    assert user_events(cluster, sender) == MESSAGES
+    assert 0 < pg_count(cluster, "SELECT count(*) FROM mutu_checkpoints WHERE sender_id = :s", sender) < 40
+    indexes = "SELECT count(*) FROM pg_indexes WHERE tablename = 'events' AND indexname LIKE :s"
+    assert pg_count(cluster, indexes, "mutu_events_sender_%") == 2
