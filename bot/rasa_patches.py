@@ -7,8 +7,11 @@ Found by profiling the Rasa server (py-spy) and measuring its memory:
   tracker, each event an action returns. The answer never changes for a type name, so it is kept.
 - ``RemoteAction._validate_action_result`` calls ``jsonschema.validate``, which first checks the
   (constant) schema itself against the meta-schema, then builds a new validator, for every action
-  server reply. The validator is built once; replies are still validated the same way and an
-  invalid one raises the same ``ValidationError``.
+  server reply, and tries each returned event against the schemas of all 23 event types
+  (``oneOf``). The validators are built once, and each event is checked against the schema of
+  its own type (the types' ``event`` constants are distinct, so it is the one ``oneOf`` can
+  accept); a reply that fails, or anything unusual, goes through the full validator, which raises
+  the same ``ValidationError`` as before.
 - ``RasaModel.load`` (DIET, ResponseSelector) builds a model's weights by *training it on one
   example* with an Adam optimizer, then overwrites them with the saved ones: the training graph,
   the gradients and the optimizer's two copies of every weight stay in memory (~500 MB of the
@@ -58,11 +61,48 @@ def _action_result_validator() -> Any:
     return cls(schema)
 
 
+@functools.lru_cache(maxsize=1)
+def _event_validators() -> Dict[Text, Any]:
+    """One validator per event type: the common part of Rasa's event schema and that type's
+    alternative of its ``oneOf``. Empty (always the full path) if the types are not distinct."""
+    from jsonschema.validators import validator_for
+
+    event_schema = RemoteAction.action_response_format_spec()["properties"]["events"]["items"]
+    common = {k: v for k, v in event_schema.items() if k != "oneOf"}
+    by_type: Dict[Text, Any] = {}
+    for alternative in event_schema["oneOf"]:
+        name = alternative.get("properties", {}).get("event", {}).get("const")
+        if not isinstance(name, str) or name in by_type:
+            return {}
+        schema = {**common, "allOf": [alternative]}
+        by_type[name] = validator_for(schema)(schema)
+    return by_type
+
+
+def _plainly_valid(result: Any) -> bool:
+    """True when the reply is valid, checked one event against its own type's schema."""
+    if not isinstance(result, dict):
+        return False
+    events, responses = result.get("events", []), result.get("responses", [])
+    if not isinstance(events, list) or not isinstance(responses, list):
+        return False
+    if not all(isinstance(response, dict) for response in responses):
+        return False
+    validators = _event_validators()
+    for event in events:
+        validator = validators.get(event.get("event")) if isinstance(event, dict) else None
+        if validator is None or not validator.is_valid(event):
+            return False
+    return True
+
+
 def validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
-    """``RemoteAction._validate_action_result`` with a validator built once."""
+    """``RemoteAction._validate_action_result``, with validators built once."""
     from jsonschema import ValidationError
     from jsonschema.exceptions import best_match
 
+    if _plainly_valid(result):
+        return True
     error = best_match(_action_result_validator().iter_errors(result))
     if error is None:
         return True

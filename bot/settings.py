@@ -85,7 +85,7 @@ class Settings:
     links: Links
     # events of a conversation read per message behind the state checkpoint (bot/tracker_store.py);
     # 0: Rasa's own SQL tracker store (the whole session at every message)
-    tracker_window: int = 120
+    tracker_window: int = 60
     # the coordinator's console (off unless a password or its hash is given)
     console_password: Optional[str] = None
     console_password_hash: Optional[str] = None
@@ -208,7 +208,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
     sanic_workers = _int(env, "SANIC_WORKERS", 1, 1, 64)
     if sanic_workers > 1 and store_profile == "sqlite":
         raise SettingsError("MUTU_SANIC_WORKERS > 1 needs MUTU_STORE_PROFILE=scale (a Redis lock store)")
-    tracker_window = _int(env, "TRACKER_WINDOW", 120, 0, 100000)
+    tracker_window = _int(env, "TRACKER_WINDOW", 60, 0, 100000)
     if 0 < tracker_window < 20:
         raise SettingsError("MUTU_TRACKER_WINDOW must be 0 (Rasa's own SQL store, whole sessions) or at least 20")
     default_origins = f"http://{host}:{web_port},http://localhost:{web_port}"

@@ -25,7 +25,7 @@ import itertools
 import json
 import logging
 import time
-from typing import Any, Dict, Iterable, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -40,7 +40,7 @@ rasa_patches.apply()  # Rasa's savings, in the process that loads our components
 
 logger = logging.getLogger("mutu.tracker_store")
 
-DEFAULT_WINDOW = 120  # events kept behind the checkpoint: ~12 turns, three times what the policies read
+DEFAULT_WINDOW = 60  # events read behind the checkpoint: ~7 turns, about twice what the policies look at
 STORED_MARK = "_mutu_stored_events"  # how many of tracker.events are already in the database
 
 
@@ -56,11 +56,12 @@ class Checkpoint(SQLTrackerStore.Base):  # type: ignore[misc, valid-type]
     __table_args__ = (sa.Index("mutu_checkpoints_sender_event", "sender_id", "event_id"),)
 
 
-Event_ = SQLTrackerStore.SQLEvent
+EVENTS = SQLTrackerStore.SQLEvent.__table__
+CHECKPOINTS = Checkpoint.__table__
 # Rasa indexes ``events`` on sender_id only: these keep the window and session-start lookups
 # logarithmic on PostgreSQL as well (SQLite's rowid order already serves the first).
-EVENT_INDEXES = (sa.Index("mutu_events_sender_id_id", Event_.sender_id, Event_.id),
-                 sa.Index("mutu_events_sender_type_id", Event_.sender_id, Event_.type_name, Event_.id))
+EVENT_INDEXES = (sa.Index("mutu_events_sender_id_id", EVENTS.c.sender_id, EVENTS.c.id),
+                 sa.Index("mutu_events_sender_type_id", EVENTS.c.sender_id, EVENTS.c.type_name, EVENTS.c.id))
 
 
 def sqlite_write_ahead(dbapi_connection: Any, _record: object) -> None:
@@ -119,41 +120,48 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
             connection.exec_driver_sql("PRAGMA journal_mode=WAL")
 
     # ----------------------------------------------------------------------------- reading
-    def _session_start(self, session: Any, sender_id: Text) -> int:
-        """Id of the latest ``session_started`` event (0 if none)."""
-        found = session.query(sa.func.max(Event_.id)).filter(
-            Event_.sender_id == sender_id, Event_.type_name == SessionStarted.type_name).scalar()
-        return int(found or 0)
+    # SQLAlchemy Core statements built once (the ORM's per-query work was a tenth of a message).
+    _SESSION_START = sa.select(sa.func.max(EVENTS.c.id)).where(
+        EVENTS.c.sender_id == sa.bindparam("sender"), EVENTS.c.type_name == SessionStarted.type_name)
+    _NTH_NEWEST = sa.select(EVENTS.c.id).where(EVENTS.c.sender_id == sa.bindparam("sender"),
+                                               EVENTS.c.id >= sa.bindparam("start")) \
+        .order_by(EVENTS.c.id.desc()).offset(sa.bindparam("skip")).limit(1)
+    _CHECKPOINT = sa.select(CHECKPOINTS.c.event_id, CHECKPOINTS.c.state).where(
+        CHECKPOINTS.c.sender_id == sa.bindparam("sender"), CHECKPOINTS.c.event_id < sa.bindparam("boundary"),
+        CHECKPOINTS.c.event_id >= sa.bindparam("start")).order_by(CHECKPOINTS.c.event_id.desc()).limit(1)
+    _EVENTS_FROM = sa.select(EVENTS.c.data).where(EVENTS.c.sender_id == sa.bindparam("sender"),
+                                                  EVENTS.c.id >= sa.bindparam("first")).order_by(EVENTS.c.id)
+    _LAST_ID = sa.select(sa.func.max(EVENTS.c.id)).where(EVENTS.c.sender_id == sa.bindparam("sender"))
+    _DROP_CHECKPOINTS = CHECKPOINTS.delete().where(CHECKPOINTS.c.sender_id == sa.bindparam("sender"),
+                                                   CHECKPOINTS.c.event_id < sa.bindparam("older"))
 
-    def _checkpoint(self, session: Any, sender_id: Text, start: int) -> Optional[Checkpoint]:
-        """The newest checkpoint of this session with at least ``window`` events after it."""
-        boundary = session.query(Event_.id).filter(Event_.sender_id == sender_id, Event_.id >= start) \
-            .order_by(Event_.id.desc()).offset(self.window - 1).limit(1).scalar()
+    def _window_start(self, connection: Any, sender_id: Text) -> Tuple[int, Optional[Any]]:
+        """(id of the latest ``session_started`` event or 0, the newest checkpoint of that session
+        with at least ``window`` events after it, if any)."""
+        start = int(connection.execute(self._SESSION_START, {"sender": sender_id}).scalar() or 0)
+        boundary = connection.execute(self._NTH_NEWEST, {"sender": sender_id, "start": start,
+                                                         "skip": self.window - 1}).scalar()
         if boundary is None:
-            return None  # a short session: read it whole
-        return session.query(Checkpoint).filter(
-            Checkpoint.sender_id == sender_id, Checkpoint.event_id < boundary, Checkpoint.event_id >= start) \
-            .order_by(Checkpoint.event_id.desc()).limit(1).one_or_none()
+            return start, None  # a short session: read it whole
+        return start, connection.execute(self._CHECKPOINT, {"sender": sender_id, "boundary": boundary,
+                                                            "start": start}).first()
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The latest session's tracker, rebuilt from its checkpoint and the events after it."""
-        with self.session_scope() as session:
-            start = self._session_start(session, sender_id)
-            checkpoint = self._checkpoint(session, sender_id, start)
+        with self.engine.connect() as connection:
+            start, checkpoint = self._window_start(connection, sender_id)
             first = checkpoint.event_id + 1 if checkpoint else start
-            rows = session.query(Event_.data).filter(Event_.sender_id == sender_id, Event_.id >= first) \
-                .order_by(Event_.id).all()
-            state = json.loads(checkpoint.state) if checkpoint else {"events": []}
-            checkpoint_id = checkpoint.event_id if checkpoint else None
+            rows = connection.execute(self._EVENTS_FROM, {"sender": sender_id, "first": first}).fetchall()
         if not rows or not self.domain:
             return None
+        state = json.loads(checkpoint.state) if checkpoint else {"events": []}
         window = [json.loads(data) for (data,) in rows]
         events = state["events"] + window
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         trigger = state.get("trigger_message")
         if trigger and tracker.active_loop and not any(e.get("event") == ActiveLoop.type_name for e in window):
             tracker.active_loop.trigger_message = trigger  # the message that opened the form, before the window
-        setattr(tracker, STORED_MARK, (len(events), checkpoint_id))
+        setattr(tracker, STORED_MARK, (len(events), checkpoint.event_id if checkpoint else None))
         return tracker
 
     # ----------------------------------------------------------------------------- writing
@@ -162,46 +170,45 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         setattr(tracker, STORED_MARK, (0, None))
         return tracker
 
-    def _new_events(self, session: Any, tracker: DialogueStateTracker) -> Iterable[Event]:
+    def _new_events(self, tracker: DialogueStateTracker) -> List[Event]:
         mark = getattr(tracker, STORED_MARK, None)
         if mark is None:  # a tracker this store did not load: Rasa's own rule (full trackers)
-            return self._additional_events(session, tracker)
-        return itertools.islice(tracker.events, mark[0], None)
+            with self.session_scope() as session:
+                return list(self._additional_events(session, tracker))
+        return list(itertools.islice(tracker.events, mark[0], None))
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Store the new events and, after them, the checkpoint of the state they lead to."""
+        """Store the new events and, in the same transaction, the checkpoint of the state they
+        lead to; drop the checkpoints no later ``retrieve`` can use."""
         await self.stream_events(tracker)
-        with self.session_scope() as session:
-            rows = [self._row(tracker.sender_id, event) for event in self._new_events(session, tracker)]
-            if rows:
-                session.add_all(rows)
-                session.flush()  # gives the rows their ids
-                self._write_checkpoint(session, tracker, rows[-1].id)
-            session.commit()
+        new = self._new_events(tracker)
         used = (getattr(tracker, STORED_MARK, None) or (0, None))[1]
+        if new:
+            sender = tracker.sender_id
+            now = time.time()
+            state = {"events": [event.as_dict() for event in state_events(tracker, now)],
+                     "trigger_message": tracker.active_loop.trigger_message if tracker.active_loop else None}
+            with self.engine.begin() as connection:
+                connection.execute(EVENTS.insert(), [event_row(sender, event) for event in new])
+                last = connection.execute(self._LAST_ID, {"sender": sender}).scalar()
+                connection.execute(CHECKPOINTS.insert(), {"sender_id": sender, "event_id": last, "timestamp": now,
+                                                          "state": json.dumps(state)})
+                if used is not None:  # older ones can never be the newest one behind a window again
+                    connection.execute(self._DROP_CHECKPOINTS, {"sender": sender, "older": used})
         setattr(tracker, STORED_MARK, (len(tracker.events), used))
 
-    def _row(self, sender_id: Text, event: Event) -> Any:
-        data = event.as_dict()
-        return Event_(sender_id=sender_id, type_name=event.type_name, timestamp=data.get("timestamp"),
-                      intent_name=(data.get("parse_data") or {}).get("intent", {}).get("name"),
-                      action_name=data.get("name"), data=json.dumps(data))
 
-    def _write_checkpoint(self, session: Any, tracker: DialogueStateTracker, event_id: int) -> None:
-        now = time.time()
-        state = {"events": [event.as_dict() for event in state_events(tracker, now)],
-                 "trigger_message": tracker.active_loop.trigger_message if tracker.active_loop else None}
-        session.add(Checkpoint(sender_id=tracker.sender_id, event_id=event_id, timestamp=now,
-                               state=json.dumps(state)))
-        used = (getattr(tracker, STORED_MARK, None) or (0, None))[1]
-        if used is not None:  # older ones can never be the newest one behind a window again
-            session.query(Checkpoint).filter(Checkpoint.sender_id == tracker.sender_id,
-                                             Checkpoint.event_id < used).delete(synchronize_session=False)
+def event_row(sender_id: Text, event: Event) -> Dict[str, Any]:
+    """The row Rasa's ``SQLTrackerStore.save`` writes for an event."""
+    data = event.as_dict()
+    return {"sender_id": sender_id, "type_name": event.type_name, "timestamp": data.get("timestamp"),
+            "intent_name": (data.get("parse_data") or {}).get("intent", {}).get("name"),
+            "action_name": data.get("name"), "data": json.dumps(data)}
 
 
 def checkpoint_rows(engine: sa.engine.Engine, sender_id: Text) -> List[Dict[str, Any]]:
     """The checkpoints of a conversation (for tests and the operators' checks)."""
     with engine.connect() as connection:
-        result = connection.execute(sa.select(Checkpoint.__table__).where(Checkpoint.sender_id == sender_id)
-                                    .order_by(Checkpoint.event_id))
+        result = connection.execute(sa.select(CHECKPOINTS).where(CHECKPOINTS.c.sender_id == sender_id)
+                                    .order_by(CHECKPOINTS.c.event_id))
         return [dict(row._mapping) for row in result]

@@ -30,6 +30,32 @@ def test_event_types_are_resolved_as_rasa_does() -> None:
         rasa_patches.resolve_by_type("nope")
 
 
+def test_the_per_type_check_accepts_exactly_what_rasas_schema_accepts() -> None:
+    from jsonschema.validators import validator_for
+
+    schema = RemoteAction.action_response_format_spec()
+    full = validator_for(schema)(schema)
+    assert len(rasa_patches._event_validators()) == len(schema["properties"]["events"]["items"]["oneOf"])
+    replies = [
+        {"events": [{"event": "slot", "name": "a", "value": 1}, {"event": "bot", "text": "allo"}], "responses": []},
+        {"events": [{"event": "action", "name": "action_listen", "timestamp": None}]},
+        {"events": [{"event": "active_loop", "name": None}, {"event": "followup", "name": "x"}]},
+        {"events": [{"event": "slot", "name": 3, "value": 1}]},  # a name must be a string
+        {"events": [{"event": "slot"}]},
+        {"events": [{"event": "user", "text": "x", "parse_data": {"intent": "pas un objet"}}]},
+        {"events": [{"event": "bot", "text": "x", "timestamp": "hier"}]},
+        {"events": [{"name": "a"}]},
+        {"events": [{"event": "no_such_event"}]},
+        {"events": ["slot"]},
+        {"events": {}},
+        {"responses": ["texte"]},
+        {"responses": [{"text": "ok", "buttons": []}]},
+        {},
+    ]
+    for reply in replies:
+        assert rasa_patches._plainly_valid(reply) == full.is_valid(reply), reply
+
+
 def test_action_replies_are_still_validated() -> None:
     action = RemoteAction("action_answer", None)
     assert action._validate_action_result({"events": [{"event": "slot", "name": "a", "value": 1}], "responses": []})
