@@ -19,7 +19,7 @@ export PYTHONPATH := $(CURDIR)
 
 RASA := $(PY) -m rasa
 
-.PHONY: help venv model run shell validate test test-stories test-nlu test-scale scale-deps pytest eval eval-conv bench clean browser report
+.PHONY: help venv model run shell validate test test-stories test-nlu test-scale scale-deps pytest eval eval-conv bench profile clean browser report
 
 help:
 	@echo "make run       install, train if needed, start the bot, the actions and the widget demo page"
@@ -30,6 +30,7 @@ help:
 	@echo "make eval      shared FAQ evaluation against the running bot (needs ../shared)"
 	@echo "make eval-conv shared conversation evaluation against the running bot (needs ../shared)"
 	@echo "make bench     benchmarks (bench/results.md)"
+	@echo "make profile   where the Rasa server's time goes (bench/profile.md)"
 
 $(STAMP): requirements.txt requirements.lock
 	@python=$$(bot/tools/find-python.sh) || exit 1; \
@@ -104,8 +105,12 @@ eval-conv: $(STAMP)
 	$(PY) ../shared/eval/conv_eval.py ../shared/eval/conversations.dev.yml --show-failures
 
 # Our bot against Rasa's default config on the same data; writes bench/results.md (~10 min).
-bench: $(MODEL)
+bench: $(MODEL) scale-deps
 	$(PY) bench/run.py
+
+# Where the Rasa server's time goes (py-spy); writes bench/profile.md (~2 min).
+profile: $(MODEL)
+	$(PY) bench/profile.py
 
 clean:
 	rm -rf models $(RESULTS) .pytest_cache

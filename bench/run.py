@@ -2,8 +2,9 @@
 by side on this machine, then ours on the scale profile (PostgreSQL + Redis) with one and two Rasa
 servers. Writes bench/results.md. Sends traffic to loopback only.
 
-The peer is stock Rasa: its config (bench/peer_config.yml) and Rasa's own SQL tracker store
-(MUTU_TRACKER_WINDOW=0); both use the same action server, domain, data and REST channel."""
+The peer is stock Rasa: its config (bench/peer_config.yml), Rasa's own SQL tracker store
+(MUTU_TRACKER_WINDOW=0) and TensorFlow's default threads (MUTU_TF_THREADS=0); both use the same
+action server, domain, data and REST channel."""
 from __future__ import annotations
 
 import argparse
@@ -335,14 +336,14 @@ def scale_lines(results: List[ScaleResult], args: argparse.Namespace) -> List[st
                      f"{r.cpu_ms['actions']:.1f} | {r.cpu_ms['stores']:.1f} |")
     one = results[0]
     total = sum(one.cpu_ms.values())
-    lines += ["", f"On this machine ({cores} cores) every part shares the same cores: a message costs {total:.1f} ms "
-                  f"of CPU in all, so {cores} cores serve at most ~{1000 * cores / total:.0f} msg/s, whatever the "
-                  "number of Rasa servers (the second one only adds an event loop). A second machine of "
-                  f"{cores} cores running only Rasa servers ({one.cpu_ms['rasa']:.1f} ms per message) would add "
-                  f"~{1000 * cores / one.cpu_ms['rasa']:.0f} msg/s of Rasa capacity; the first one, left with the "
-                  f"actions and the stores ({one.cpu_ms['actions'] + one.cpu_ms['stores']:.1f} ms per message), "
-                  f"would then allow ~{1000 * cores / max(one.cpu_ms['actions'] + one.cpu_ms['stores'], 0.1):.0f} msg/s: "
-                  "the pair serves the smaller of the two figures (CPU only, network not counted)."]
+    lines += ["", f"A Rasa server answers on one event loop, so it uses one core at most: on this machine ({cores} "
+                  f"cores) a second server brings the other core ({results[-1].msgs / one.msgs:.2f}× the messages/s "
+                  f"with {results[-1].servers}). CPU per message, all parts together: {total:.1f} ms, so these {cores} "
+                  f"cores serve at most ~{1000 * cores / total:.0f} msg/s. A second machine of {cores} cores running "
+                  f"Rasa servers only ({one.cpu_ms['rasa']:.1f} ms per message) would add ~{1000 * cores / one.cpu_ms['rasa']:.0f} "
+                  f"msg/s; the first, left with the action server and the stores "
+                  f"({one.cpu_ms['actions'] + one.cpu_ms['stores']:.1f} ms per message) and its own Rasa servers, would "
+                  "then be the limit only far beyond that (CPU only, network not counted)."]
     return lines
 
 
@@ -379,7 +380,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     systems = [System("ours", ROOT / "config.yml", PORTS["ours"])]
     if not args.skip_peer:
-        systems.append(System("peer", PEER_CONFIG, PORTS["peer"], {"MUTU_TRACKER_WINDOW": "0"}))
+        systems.append(System("peer", PEER_CONFIG, PORTS["peer"], {"MUTU_TRACKER_WINDOW": "0", "MUTU_TF_THREADS": "0"}))
     for system in systems:
         print(f"training {system.name}…", flush=True)
         system.results["train_s"] = train(system, args.reuse_models)

@@ -86,6 +86,8 @@ class Settings:
     # events of a conversation read per message behind the state checkpoint (bot/tracker_store.py);
     # 0: Rasa's own SQL tracker store (the whole session at every message)
     tracker_window: int = 60
+    # TensorFlow threads per op in the Rasa server (0: TensorFlow's default, one per core)
+    tf_threads: int = 1
     # the coordinator's console (off unless a password or its hash is given)
     console_password: Optional[str] = None
     console_password_hash: Optional[str] = None
@@ -256,6 +258,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         sanic_workers=sanic_workers,
         lock_lifetime_seconds=_int(env, "LOCK_LIFETIME_SECONDS", 10, 1, 600),
         tracker_window=tracker_window,
+        tf_threads=_int(env, "TF_THREADS", 1, 0, 256),
         links=links,
         console_password=env.get("MUTU_CONSOLE_PASSWORD") or None,
         console_password_hash=_text(env, "CONSOLE_PASSWORD_HASH"),
