@@ -51,7 +51,9 @@ def top_entries(raw: Path, count: int) -> Tuple[int, List[Tuple[str, float]], Li
         own[frames[-1]] += int(n)
     if not total:
         raise RuntimeError(f"py-spy wrote no sample to {raw}")
-    as_pct = lambda c: [(name, 100.0 * n / total) for name, n in c.most_common(count)]  # noqa: E731
+    spine = {name for name, n in inclusive.items() if n >= 0.97 * total}  # in (nearly) every sample
+    as_pct = lambda c: [(name, 100.0 * n / total) for name, n in c.most_common()  # noqa: E731
+                        if name not in spine][:count]
     return total, as_pct(inclusive), as_pct(own)
 
 
@@ -100,6 +102,7 @@ def main() -> int:
              f"(median {run.median_ms(1, 20):.0f} ms at messages 1–20, {run.median_ms(args.long - 19, args.long):.0f} ms "
              f"at the last 20), then 8 clients × {args.per_client} messages ({load['c8_msgs']:.1f} msg/s). "
              f"{total} samples of the server's busy time.", "",
+             "Frames present in nearly every sample (the server's loop, the request handler) are left out.", "",
              "| inclusive | function (file) |", "|---|---|"]
     lines += [f"| {pct:.1f} % | `{name}` |" for name, pct in inclusive]
     lines += ["", "| own time | function (file) |", "|---|---|"]
