@@ -2,7 +2,7 @@
 Debian's packages (`make test-scale` installs them when missing), stopped afterwards."""
 from __future__ import annotations
 
-from typing import Dict, Iterator
+from typing import ContextManager, Dict, Iterator
 
 import pytest
 
@@ -11,19 +11,20 @@ from tests.services import ServiceError, postgres_server, redis_server
 PG_PORT, REDIS_PORT = 15432, 16379
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Dict[str, str]]:
+def _running(service: ContextManager[Dict[str, str]]) -> Iterator[Dict[str, str]]:
+    """The service's MUTU_* settings while it runs; a clear failure when it cannot start."""
     try:
-        with postgres_server(PG_PORT) as env:
+        with service as env:
             yield env
     except ServiceError as exc:
         pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Dict[str, str]]:
+    yield from _running(postgres_server(PG_PORT))
 
 
 @pytest.fixture(scope="session")
 def redis() -> Iterator[Dict[str, str]]:
-    try:
-        with redis_server(REDIS_PORT) as env:
-            yield env
-    except ServiceError as exc:
-        pytest.fail(str(exc))
+    yield from _running(redis_server(REDIS_PORT))
