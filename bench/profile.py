@@ -19,7 +19,7 @@ from typing import Counter, List, Tuple
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.run import OUT, concurrent, start, wait  # noqa: E402
+from bench.run import OUT, concurrent, descendants, start, wait  # noqa: E402
 from tests import long_conversation  # noqa: E402
 
 RASA_PORT, ACTIONS_PORT = 16305, 16355
@@ -78,7 +78,8 @@ def main() -> int:
         wait(f"http://127.0.0.1:{RASA_PORT}/webhooks/rest/", rasa)
         url = f"http://127.0.0.1:{RASA_PORT}"
         concurrent([url], 2, 5)  # warm-up
-        server = next(p for p in _children(rasa.pid) if "rasa" in Path(f"/proc/{p}/cmdline").read_text())
+        server = next(p for p in descendants(rasa.pid)  # the Rasa process under the launcher
+                      if p != rasa.pid and "rasa" in Path(f"/proc/{p}/cmdline").read_text())
         spy = subprocess.Popen([str(Path(sys.executable).parent / "py-spy"), "record", "-p", str(server), "-f", "raw",
                                 "-r", str(args.rate), "-o", str(raw)], stdout=subprocess.DEVNULL,
                                stderr=subprocess.STDOUT)
@@ -111,11 +112,6 @@ def main() -> int:
     (ROOT / "bench" / "profile.md").write_text(text, "utf-8")
     print(text)
     return 0
-
-
-def _children(pid: int) -> List[int]:
-    from bench.run import descendants
-    return [p for p in descendants(pid) if p != pid]
 
 
 if __name__ == "__main__":

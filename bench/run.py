@@ -248,10 +248,12 @@ def processes_named(name: str) -> List[int]:
     return found
 
 
-def store_cpu() -> Dict[int, float]:
-    """CPU seconds of every PostgreSQL and Redis process, by pid."""
-    return {pid: cpu_seconds([pid], children=False)
-            for pid in processes_named("postgres") + processes_named("redis-server")}
+def part_cpu(servers: List[subprocess.Popen], actions: subprocess.Popen) -> Dict[str, float]:
+    """CPU seconds used so far by the Rasa servers, the action server, and PostgreSQL + Redis
+    (each of their processes alone: PostgreSQL's backends are children of its main process)."""
+    stores = processes_named("postgres") + processes_named("redis-server")
+    return {"rasa": cpu_seconds([s.pid for s in servers]), "actions": cpu_seconds([actions.pid]),
+            "stores": cpu_seconds(stores, children=False)}
 
 
 @dataclass
@@ -283,15 +285,10 @@ def scale_profile(model_dir: Path, args: argparse.Namespace) -> List[ScaleResult
                 wait(f"http://127.0.0.1:{port}/webhooks/rest/", server)
                 urls = [f"http://127.0.0.1:{p}" for p in SCALE_PORTS[:n + 1]]
                 concurrent(urls, 2, 5)  # warm-up: first messages load TensorFlow's functions
-                parts = {"rasa": [s.pid for s in servers], "actions": [actions.pid]}
-                before = {k: cpu_seconds(v) for k, v in parts.items()}
-                stores_before = store_cpu()
+                before = part_cpu(servers, actions)
                 measured = concurrent(urls, 8, args.per_client)
-                count = 8 * args.per_client
-                after = {k: cpu_seconds(v) for k, v in parts.items()}
-                after["stores"] = sum(store_cpu().values()) - sum(stores_before.values())  # same pids
-                before["stores"] = 0.0
-                cpu = {k: 1000 * (after[k] - before[k]) / count for k in after}
+                after = part_cpu(servers, actions)
+                cpu = {k: 1000 * (after[k] - before[k]) / (8 * args.per_client) for k in after}
                 results.append(ScaleResult(n + 1, measured["c8_msgs"], measured["c8_p95_ms"], cpu))
     finally:
         for proc in procs:

@@ -11,7 +11,7 @@ import statistics
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from tests.helpers import Conversation, matches
 
@@ -80,11 +80,6 @@ def play(rasa_urls: Union[str, Sequence[str]], messages: int, sender: Optional[s
         if on_turn:
             on_turn(turn)
     return run
-
-
-def summary(run: LongRun, head: Tuple[int, int], tail: Tuple[int, int]) -> Dict[str, float]:
-    return {"head_ms": run.median_ms(*head), "tail_ms": run.median_ms(*tail),
-            "head_ok": run.accuracy(*head), "tail_ok": run.accuracy(*tail)}
 
 
 if __name__ == "__main__":  # python -m tests.long_conversation URL N: the curve, 20 turns a line

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import threading
-from typing import Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import matplotlib
 
@@ -64,14 +64,21 @@ def shares(stats: Stats) -> bytes:
     return _png(draw, (8, 2.6))
 
 
+def _bar_axes(fig: plt.Figure, rows: List[Tuple[Any, ...]], empty: str) -> Tuple[Any, Optional[List[str]]]:
+    """The axes of a horizontal bar chart and its labels (top row first), or a note when empty."""
+    ax = fig.add_subplot(1, 1, 1)
+    if not rows:
+        ax.text(0.5, 0.5, empty, ha="center", va="center")
+        ax.axis("off")
+        return ax, None
+    return ax, [r[0][:45] for r in rows][::-1]
+
+
 def bars(rows: List[Tuple[str, int]], xlabel: str) -> bytes:
     def draw(fig: plt.Figure) -> None:
-        ax = fig.add_subplot(1, 1, 1)
-        if not rows:
-            ax.text(0.5, 0.5, "Aucune donnée pour l'instant", ha="center", va="center")
-            ax.axis("off")
+        ax, labels = _bar_axes(fig, rows, "Aucune donnée pour l'instant")
+        if labels is None:
             return
-        labels = [r[0][:45] for r in rows][::-1]
         ax.barh(labels, [r[1] for r in rows][::-1], color=BLUE)
         ax.set_xlabel(xlabel)
         ax.spines[["top", "right"]].set_visible(False)
@@ -80,12 +87,9 @@ def bars(rows: List[Tuple[str, int]], xlabel: str) -> bytes:
 
 def votes(rows: List[Tuple[str, int, int]]) -> bytes:
     def draw(fig: plt.Figure) -> None:
-        ax = fig.add_subplot(1, 1, 1)
-        if not rows:
-            ax.text(0.5, 0.5, "Aucun avis pour l'instant", ha="center", va="center")
-            ax.axis("off")
+        ax, labels = _bar_axes(fig, rows, "Aucun avis pour l'instant")
+        if labels is None:
             return
-        labels = [r[0][:45] for r in rows][::-1]
         ax.barh(labels, [r[1] for r in rows][::-1], color=GREEN, label="Utile")
         ax.barh(labels, [-r[2] for r in rows][::-1], color=RED, label="Pas utile")
         ax.axvline(0, color="#111", linewidth=0.8)
