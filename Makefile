@@ -73,7 +73,7 @@ test-stories: $(MODEL)
 test-nlu: $(STAMP)
 	@rm -rf $(RESULTS)/cv-data && mkdir -p $(RESULTS)/cv-data && \
 	  for f in data/nlu/*.yml; do [ "$$f" = "$(GENERATED)" ] || cp "$$f" $(RESULTS)/cv-data/; done
-	$(RASA) test nlu --nlu $(RESULTS)/cv-data --config config.yml --cross-validation --folds 3 --out $(RESULTS)/nlu
+	$(PY) -m bot.tools.cross_validate --nlu $(RESULTS)/cv-data --config config.yml --cross-validation --folds 3 --out $(RESULTS)/nlu
 	$(PY) -m bot.tools.check_nlu $(RESULTS)/nlu
 
 # Debian's chromium drives the widget tests (never `playwright install`).

@@ -18,7 +18,9 @@ from typing import Dict, List
 # the knowledge base, and whole conversations went from 67 % to 99 % of turns right. FAQ topics rose.
 # A drop of a few points fails the run.
 THRESHOLDS = {"intent_report.json": 0.75, "response_selection_report.json": 0.75}
-# No single intent or FAQ topic may collapse on held-out examples.
+# No single intent or FAQ topic may collapse on held-out examples. The folds are seeded
+# (`bot/tools/cross_validate.py`): drawn at random, `faq/formal_informal` (22 examples then) scored
+# 0.24 on one run and 0.44 on another. With 32 examples it scored 0.59-0.66 over three seeds.
 MIN_TOPIC_F1 = 0.3
 
 
