@@ -175,6 +175,8 @@ def plan_for(knowledge: kb.Knowledge, text: str, parse: Dict[str, Any], context:
     if text.startswith("/") and intent == "faq" and topic:  # a button: exactly what it says
         owner = knowledge.thing_of_topic(topic)
         return kb.Plan("topic", topic=topic, thing=owner.key if owner else None)
+    if intent in ("deny", "nlu_fallback") and reads_as_not_what_i_meant(parse):
+        return kb.Plan("other")
     plan = kb.decide(knowledge, text, parse, context)
     if intent == "something_else" and plan.kind in ("clarify", "out_of_scope", "other"):
         return kb.Plan("rephrase") if (context.answer or "").startswith("clarify") else kb.Plan("other")
@@ -183,6 +185,27 @@ def plan_for(knowledge: kb.Knowledge, text: str, parse: Dict[str, Any], context:
     if plan.kind in ("topic", "fact", "dont_know") and plan.key == context.answer:
         return kb.Plan("nothing_more", thing=plan.thing, attribute=plan.attribute)
     return plan
+
+
+NOT_WHAT_I_MEANT_MIN = 0.2
+
+
+def reads_as_not_what_i_meant(parse: Dict[str, Any]) -> bool:
+    """« non c'est pas ça » sits between « non » and « ce n'est pas ce que je voulais dire ». Right
+    after an answer that asked nothing, a « non » the classifier also reads as the latter (or a
+    fallback whose first real reading is the latter) rejects the answer."""
+    ranking = [r for r in parse.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+    if (parse.get("intent") or {}).get("name") == "nlu_fallback":
+        return bool(ranking) and ranking[0].get("name") == "not_what_i_meant"
+    return any(r.get("name") == "not_what_i_meant" and float(r.get("confidence") or 0.0) >= NOT_WHAT_I_MEANT_MIN
+               for r in ranking)
+
+
+def rejects_answer(tracker: Tracker) -> bool:
+    """Is this « non » about the answer just given (a topic or a fact, no question asked)?"""
+    answered = (tracker.get_slot("mutu_answer") or "").startswith(("topic:", "fact:"))
+    return answered and not tracker.get_slot("mutu_offer") and reads_as_not_what_i_meant(
+        tracker.latest_message or {})
 
 
 def offers_coordinator(context: kb.Context) -> bool:

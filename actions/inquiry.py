@@ -370,7 +370,8 @@ class ActionEditInquiry(Action):
 class ActionReplyYesNo(Action):
     """« oui » / « non » outside the form: at the summary they send or cancel (done here, not
     through a follow-up action, so the rules keep their footing); after an answer that offered
-    the coordinator, « oui » opens the form; otherwise a short acknowledgement."""
+    the coordinator, « oui » opens the form; a « non, c'est pas ça » right after an answer offers
+    other topics; otherwise a short acknowledgement."""
 
     def name(self) -> Text:
         return "action_reply_yes_no"
@@ -386,5 +387,8 @@ class ActionReplyYesNo(Action):
         if yes:
             dispatcher.utter_message(response="utter_affirm")
         else:
+            from actions.answer import ActionAnswer, rejects_answer  # answer.py imports this module
+            if rejects_answer(tracker):  # « non c'est pas ça » right after an answer
+                return await ActionAnswer().run(dispatcher, tracker, domain)
             dispatcher.utter_message(response="utter_deny")
         return []

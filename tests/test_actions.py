@@ -95,3 +95,45 @@ def test_clarify_without_any_likely_topic_offers_starters() -> None:
 def test_suggestions_skip_topics_without_a_label() -> None:
     assert suggestions(UNCLEAR, {"/faq/example_halte": "La Halte"}, min_score=0.0) == [
         {"title": "La Halte", "payload": "/faq/example_halte"}]
+
+
+def deny_parse(text: str, not_what_i_meant: float) -> Dict[str, Any]:
+    return {"text": text, "intent": {"name": "deny", "confidence": 1.0 - not_what_i_meant},
+            "intent_ranking": [{"name": "deny", "confidence": 1.0 - not_what_i_meant},
+                               {"name": "not_what_i_meant", "confidence": not_what_i_meant}]}
+
+
+def reply_to_no(parse: Dict[str, Any], answer: str, offer: bool) -> List[Dict[str, Any]]:
+    from actions.inquiry import ActionReplyYesNo
+    slots = {"mutu_answer": answer, "mutu_offer": offer, "mutu_thing": None, "mutu_attribute": None}
+    said = Tracker("t", slots, parse, [], False, None, {}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    asyncio.run(ActionReplyYesNo().run(dispatcher, said, DOMAIN))
+    return dispatcher.messages
+
+
+def test_a_no_right_after_an_answer_that_reads_as_not_what_i_meant_offers_other_topics() -> None:
+    said = reply_to_no(deny_parse("non c pas ca", 0.43), "topic:forms_list", offer=False)
+    assert said[0].get("response") == "utter_not_what_i_meant"
+    payloads = [b["payload"] for m in said for b in m.get("buttons") or []]
+    assert payloads and "/faq/forms_list" not in payloads  # not the answer just rejected
+
+
+def test_a_plain_no_or_a_no_to_an_offer_stays_a_no() -> None:
+    assert reply_to_no(deny_parse("non merci", 0.02), "topic:forms_list", offer=False)[0].get(
+        "response") == "utter_deny"
+    assert reply_to_no(deny_parse("non c pas ca", 0.43), "dont_know:x", offer=True)[0].get(
+        "response") == "utter_deny"
+    assert reply_to_no(deny_parse("non c pas ca", 0.43), "clarify", offer=False)[0].get(
+        "response") == "utter_deny"
+
+
+def test_a_fallback_whose_first_reading_is_not_what_i_meant_offers_other_topics() -> None:
+    parse = {"text": "non c'est pas ça", "intent": {"name": "nlu_fallback", "confidence": 0.45},
+             "intent_ranking": [{"name": "nlu_fallback", "confidence": 0.45},
+                                {"name": "not_what_i_meant", "confidence": 0.51},
+                                {"name": "deny", "confidence": 0.47}]}
+    messages, _ = run(ActionAnswer(), parse)
+    assert messages[0].get("response") == "utter_not_what_i_meant"
+    messages, _ = run(ActionAnswer(), UNCLEAR)  # other fallbacks are still clarified
+    assert messages[0].get("response") != "utter_not_what_i_meant"
