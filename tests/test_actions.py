@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -16,8 +16,8 @@ from bot.payloads import load_responses
 DOMAIN = load_responses()
 
 
-def tracker(parse: Dict[str, Any], events: List[Dict[str, Any]] = ()) -> Tracker:
-    return Tracker("t", {}, parse, list(events), False, None, {}, "action_listen")
+def tracker(parse: Dict[str, Any], events: List[Dict[str, Any]] = (), slots: Optional[Dict[str, Any]] = None) -> Tracker:
+    return Tracker("t", dict(slots or {}), parse, list(events), False, None, {}, "action_listen")
 
 
 def run(action: Any, parse: Dict[str, Any]) -> tuple:
@@ -106,9 +106,8 @@ def deny_parse(text: str, not_what_i_meant: float) -> Dict[str, Any]:
 def reply_to_no(parse: Dict[str, Any], answer: str, offer: bool) -> List[Dict[str, Any]]:
     from actions.inquiry import ActionReplyYesNo
     slots = {"mutu_answer": answer, "mutu_offer": offer, "mutu_thing": None, "mutu_attribute": None}
-    said = Tracker("t", slots, parse, [], False, None, {}, "action_listen")
     dispatcher = CollectingDispatcher()
-    asyncio.run(ActionReplyYesNo().run(dispatcher, said, DOMAIN))
+    asyncio.run(ActionReplyYesNo().run(dispatcher, tracker(parse, slots=slots), DOMAIN))
     return dispatcher.messages
 
 
