@@ -9,7 +9,7 @@ MODEL    := models/mutu.tar.gz
 RESULTS  := results
 GENERATED := data/nlu/generated_preambles.yml
 TRAIN_INPUTS := config.yml domain.yml $(filter-out $(GENERATED),$(shell find data -name '*.yml')) $(GENERATED) \
-                bot/nlu.py bot/text.py bot/focus.py
+                bot/nlu.py bot/text.py bot/focus.py bot/topic_classifier.py
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2

@@ -26,6 +26,7 @@ from bot.text import fold
 
 SEGMENTS_KEY = "mutu_segments"
 QUESTION_KEY = "mutu_question"
+CONTEXT_KEY = "mutu_in_context"
 CONTACT_BUTTON = {"title": "Écrire à la coordonnatrice", "payload": "/contact_human"}
 GUIDE_BUTTON = {"title": "Le guide du TIESS", "payload": "/faq/tiess_guide"}
 OTHER_BUTTON = {"title": "Autre chose", "payload": "/something_else"}
@@ -37,6 +38,7 @@ DONT_KNOW_REPLY = ("L'infographie ne précise pas {what}{about}.{known} Pour all
 NO_INFORMATION_REPLY = ("L'infographie ne donne pas cette information. Pour aller plus loin, consultez le guide "
                         "{tiess_guide_ref}, ou écrivez à {coordinator_name}, qui peut vous répondre directement.")
 KNOWN_REPLY = " Ce qu'elle en dit : consultez « {title} »."
+AGAIN_REPLY = "Je n'ai rien d'autre sur ce sujet; voici de nouveau ce que dit l'infographie :"
 NOTHING_MORE_REPLY = ("Je n'ai rien de plus à ce sujet : l'infographie n'en dit pas davantage. "
                       "{coordinator_name}, {coordinator_title}, peut vous répondre ({contact_email}).")
 _ENGLISH = set("the what who where when how why which is are does do can could would you your i i'm we "
@@ -80,6 +82,21 @@ def surer(message: Dict[str, Any], question: Optional[Dict[str, Any]]) -> Dict[s
     return {**message, **{k: question[k] for k in ("intent", "intent_ranking", "response_selector") if k in question}}
 
 
+def in_context(parse: Dict[str, Any], contextual: Optional[Dict[str, Any]], thing: Optional[str]) -> Dict[str, Any]:
+    """The message's parse, or its parse with the last answer's thing named after it (bot/channels.py)
+    when the message alone is unsure and, read in context, is surely about that thing."""
+    knowledge = kb.load()
+    if not contextual or not thing or thing not in knowledge.things:
+        return parse
+    _, alone = kb.faq_choice(parse)
+    topic, read = kb.faq_choice(contextual)
+    owner = knowledge.thing_of_topic(topic or "")
+    family = {thing, knowledge.things[thing].parent} | {t.key for t in knowledge.children([knowledge.things[thing]])}
+    if alone >= kb.CONFIDENT or read <= alone or owner is None or owner.key not in family:
+        return parse
+    return {**parse, **{k: contextual[k] for k in ("intent", "intent_ranking", "response_selector") if k in contextual}}
+
+
 def context_of(tracker: Tracker) -> kb.Context:
     return kb.Context(thing=tracker.get_slot("mutu_thing"), answer=tracker.get_slot("mutu_answer"),
                       attribute=tracker.get_slot("mutu_attribute"))
@@ -112,9 +129,13 @@ class Renderer:
         getattr(self, f"_{plan.kind}")(plan, parse)
 
     def _topic(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        if plan.again:
+            self.dispatcher.utter_message(text=AGAIN_REPLY)
         self.dispatcher.utter_message(response=f"utter_faq/{plan.topic}")
 
     def _fact(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
+        if plan.again:
+            self.dispatcher.utter_message(text=AGAIN_REPLY)
         thing = self.knowledge.things[plan.thing or ""]
         text = fill(plan.text or "", self.values) + "\n" + self.source(thing)
         buttons = [b for b in [topic_button(thing.topic, self.labels)] if b]
@@ -183,8 +204,28 @@ def plan_for(knowledge: kb.Knowledge, text: str, parse: Dict[str, Any], context:
     if plan.kind == "clarify" and (context.answer or "").startswith(("clarify", "rephrase")):
         return kb.Plan("give_up")
     if plan.kind in ("topic", "fact", "dont_know") and plan.key == context.answer:
-        return kb.Plan("nothing_more", thing=plan.thing, attribute=plan.attribute)
+        return same_again(knowledge, plan, text, parse)
     return plan
+
+
+def same_again(knowledge: kb.Knowledge, plan: kb.Plan, text: str, parse: Dict[str, Any]) -> kb.Plan:
+    """The answer just given would come again. « ne précise pas » twice, or « c'est tout? », gets
+    « rien de plus »; another question the classifiers also read as a close second topic gets that
+    topic; otherwise the answer is given again, said as such (never a false « nothing more »)."""
+    if plan.kind == "dont_know" or not kb.content_words(text, []):
+        return kb.Plan("nothing_more", thing=plan.thing, attribute=plan.attribute)
+    ranking = ((parse.get("response_selector") or {}).get("faq") or {}).get("ranking") or []
+    if (parse.get("intent") or {}).get("name") == "faq" and len(ranking) > 1:
+        best, second = (float(r.get("confidence") or 0.0) for r in ranking[:2])
+        topic = (ranking[1].get("intent_response_key") or "").split("/", 1)[-1]
+        if topic and topic != plan.topic and second >= SECOND_TOPIC_RATIO * best:
+            owner = knowledge.thing_of_topic(topic)
+            return kb.Plan("topic", topic=topic, thing=owner.key if owner else plan.thing)
+    return kb.Plan(plan.kind, topic=plan.topic, thing=plan.thing, attribute=plan.attribute, text=plan.text,
+                   again=True)
+
+
+SECOND_TOPIC_RATIO = 0.5
 
 
 NOT_WHAT_I_MEANT_MIN = 0.2
@@ -236,7 +277,7 @@ class ActionAnswer(Action):
         renderer = Renderer(dispatcher, domain, tracker)
         context = context_of(tracker)
         kinds: List[str] = []
-        for text, parse in self.questions(message):
+        for text, parse in self.questions(message, context.thing):
             plan = plan_for(renderer.knowledge, text, parse, context)
             if kinds and (plan.kind in kinds and plan.kind not in ("topic", "fact") or plan.kind == "nothing_more"):
                 continue  # one « ne précise pas » or one clarification is enough
@@ -250,11 +291,12 @@ class ActionAnswer(Action):
                 SlotSet("mutu_attribute", context.attribute), SlotSet("mutu_offer", offers_coordinator(context))]
 
     @staticmethod
-    def questions(message: Dict[str, Any]) -> List[tuple]:
+    def questions(message: Dict[str, Any], thing: Optional[str] = None) -> List[tuple]:
         """(text, parse) of each question: the channel's segments when there are two, else the message."""
         metadata = message.get("metadata") or {}
         segments = (metadata.get(SEGMENTS_KEY) or [])[:2]
         if len(segments) >= 2 and (message.get("intent") or {}).get("name") in (
                 "faq", "not_in_source", "nlu_fallback", "out_of_scope"):
             return [(s.get("text") or "", s) for s in segments]
-        return [(message.get("text") or "", surer(message, metadata.get(QUESTION_KEY)))]
+        parse = surer(message, metadata.get(QUESTION_KEY))
+        return [(message.get("text") or "", in_context(parse, metadata.get(CONTEXT_KEY), thing))]

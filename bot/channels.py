@@ -37,6 +37,8 @@ ERROR_REPLY = ("Désolé, un problème technique m'empêche de répondre pour l'
                "moment, ou écrivez à {coordinator_name} : {contact_email}.")
 SEGMENTS_KEY = "mutu_segments"  # read by actions/answer.py
 QUESTION_KEY = "mutu_question"  # read by actions/answer.py
+CONTEXT_KEY = "mutu_in_context"  # read by actions/answer.py
+CONTEXT_MAX_WORDS = 14  # a follow-up short enough to lean on the thing of the last answer
 MAX_SENDER_CHARS = 128
 MAX_METADATA_DEPTH = 8
 MAX_METADATA_CHARS = 8000
@@ -123,7 +125,7 @@ async def with_segments(agent: Any, text: str, metadata: Optional[Dict[str, Any]
     Parsed here, in the Rasa process, so the answer action can answer both; a client's own
     ``mutu_segments`` key is never trusted.
     """
-    metadata = {k: v for k, v in (metadata or {}).items() if k not in (SEGMENTS_KEY, QUESTION_KEY)} or None
+    metadata = {k: v for k, v in (metadata or {}).items() if k not in (SEGMENTS_KEY, QUESTION_KEY, CONTEXT_KEY)} or None
     if not isinstance(text, str) or text.startswith("/") or agent is None:
         return metadata
     things = knowledge.load()
@@ -146,6 +148,35 @@ async def with_question(agent: Any, text: str, metadata: Optional[Dict[str, Any]
     return {**(metadata or {}), QUESTION_KEY: parsed} if parsed else metadata
 
 
+async def with_context(agent: Any, sender: str, text: str,
+                       metadata: Optional[Dict[str, Any]]) -> Optional[Dict[str, Any]]:
+    """For a short follow-up, the NLU parse of the message with the thing of the last answer named
+    after it (« elle travaille pour qui? (Isabelle Lapointe) »): the classifiers then read the
+    question in its context, and the answer action keeps that reading when it is surer."""
+    if not isinstance(text, str) or text.startswith("/") or agent is None or len(text.split()) > CONTEXT_MAX_WORDS:
+        return metadata
+    label = await _context_label(agent, sender)
+    if not label:
+        return metadata
+    parsed = await _parsed(agent, f"{text} ({label})")
+    return {**(metadata or {}), CONTEXT_KEY: parsed} if parsed else metadata
+
+
+async def _context_label(agent: Any, sender: str) -> Optional[str]:
+    """How the thing of the conversation's last answer is named, or None."""
+    try:
+        tracker = await agent.tracker_store.retrieve(sender)
+    except Exception:
+        logger.exception("context read failed")
+        return None
+    key = tracker.get_slot("mutu_thing") if tracker is not None else None
+    thing = knowledge.load().things.get(key or "")
+    if thing is None:
+        return None
+    links = settings.load_links()
+    return thing.label.replace("{coordinator_name}", links.coordinator_name)
+
+
 async def _parsed(agent: Any, text: str) -> Optional[Dict[str, Any]]:
     """What the answer action needs of the NLU parse of ``text``; None when parsing fails
     (the message is then answered whole: never lost over this)."""
@@ -159,7 +190,10 @@ async def _parsed(agent: Any, text: str) -> Optional[Dict[str, Any]]:
 
 def segment_annotator(agent: Any) -> Handler:
     async def annotate(message: UserMessage) -> None:
-        message.metadata = await with_segments(agent, message.text or "", message.metadata)
+        metadata = await with_segments(agent, message.text or "", message.metadata)
+        if not (metadata or {}).get(SEGMENTS_KEY):
+            metadata = await with_context(agent, message.sender_id, message.text or "", metadata)
+        message.metadata = metadata
     return annotate
 
 

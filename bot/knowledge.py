@@ -37,7 +37,8 @@ ATTRIBUTES: List[Tuple[str, str]] = [
               r"pieges?|risques?"),
     ("modele", r"modele de contrat|modeles de contrat|gabarit|template|contrat type"),
     ("demarches", r"demarches?|incorporer|incorporation|lettres patentes|statuts|formulaires?|paperasse"),
-    ("coordonnees", r"adresse (civique|exacte|postale)|code postal|numero de telephone|telephone|site web|"
+    ("coordonnees", r"adresse (civique|exacte|postale)|code postal|numero de telephone|telephone|numero de tel|no de tel|son tel|leur tel|cellulaire|"
+                    r"site web|bureaux?|"
                     r"site internet|phone number"),
     ("qualifie", r"(c est|c|ca|est ce|ca compte|compte|considere)( tu| t il)?( comme)? (de la|une forme de) "
                  r"mutualisation|is (it|that|this) (pooling|mutualisation)|ca se (partage|mutualise)|"
@@ -79,6 +80,10 @@ ATTRIBUTES: List[Tuple[str, str]] = [
             r"s appelle|son nom|leur nom"),
     ("quoi", r"quoi|c quoi|c koi|c est quoi|qu est ce|what|definition|def"),
 ]
+# Combined FAQ confidence (bot/knowledge.faq_choice) above which the classifiers' topic beats a
+# cue word, and under which an unnamed question gets « vouliez-vous dire… » instead of a guess.
+CONFIDENT = 0.6
+UNSURE = 0.3
 # Attributes answered by the thing's full answer when asked in a short follow-up.
 GENERIC = {"quoi"}
 # Attributes worth a « ne précise pas » even without a named thing (in-domain by themselves).
@@ -86,7 +91,8 @@ STANDALONE_UNKNOWN = {"cout", "financement", "employeur", "legal", "defis", "mod
                       "dispo"}
 # Attributes precise enough that a named thing without that fact gets « ne précise pas » even in
 # a long message (otherwise a long message falls back on the classifiers' choice).
-STRICT = STANDALONE_UNKNOWN | {"combien", "membres", "quand", "dispo", "contenu", "qualifie", "conges", "coordonnees",
+# (« c'est-tu de la mutualisation? » is not among them: the definitions answer it.)
+STRICT = STANDALONE_UNKNOWN | {"combien", "membres", "quand", "dispo", "contenu", "conges", "coordonnees",
                                "nom", "region"}
 _ATTRIBUTE_PATTERNS = [(name, re.compile(rf"\b(?:{pattern})\b")) for name, pattern in ATTRIBUTES]
 _STOP = set("""
@@ -104,7 +110,7 @@ _PRONOUN = re.compile(r"\b(ils|elles|eux|leur|leurs|ces|cette|celle|celui|celle 
                       r"their|those|that|there)\b")
 _FIRST_PERSON = re.compile(r"\b(on|nous|nous autres|je|j|notre|nos|mon|ma|mes|chu|we|i|our|my)\b")
 _CONTACT = re.compile(r"\b(contacter|contacte|contact|joindre|rejoindre|appeler|appelle|telephoner|ecrire a|parler a|"
-                      r"parler avec|reach|call|contact)\b")
+                      r"parler avec|reach|call|contact|courriel|email|e mail)\b")
 _FOLLOW = re.compile(r"^(et|pis|puis|and|what about|how about|ok|okay|pis pour|et pour|pis dans|et dans|"
                      r"et pour|pis avec|et avec)\b")
 
@@ -255,6 +261,7 @@ class Plan:
     thing: Optional[str] = None
     attribute: Optional[str] = None
     text: Optional[str] = None
+    again: bool = False              # the answer just given, given again (said as such)
 
     @property
     def key(self) -> str:
@@ -325,6 +332,35 @@ def _fact_plan(knowledge: Knowledge, thing: Thing, attr: str) -> Optional[Plan]:
     return Plan("fact", thing=thing.key, attribute=attr, text=value)
 
 
+def _aspect_plan(knowledge: Knowledge, candidates: Sequence[Thing], attr: str, flat: str, intent: Optional[str],
+                 previous: Optional[Thing], strong: Sequence[Thing], bare: bool) -> Optional[Plan]:
+    """One fact of the candidates (or of a child), or « ne précise pas » when the knowledge file
+    lists that aspect as not given, or the aspect is precise and the thing named."""
+    for thing in candidates:
+        plan = _fact_plan(knowledge, thing, attr)
+        if plan:
+            return plan
+    plan = _child_fact(knowledge, candidates, attr, flat)
+    if plan:
+        return plan
+    first = candidates[0]
+    from_context = first is previous and first not in strong
+    if (attr in first.unknown                                  # the file says it is not known
+            or (from_context and bare)                         # « combien de membres? » after it
+            or (not first.weak and (attr in STRICT or intent in ("not_in_source", "nlu_fallback",
+                                                                 "out_of_scope")))):
+        return Plan("dont_know", thing=first.key, attribute=attr, text=first.unknown.get(attr))
+    return None
+
+
+def _agrees(knowledge: Knowledge, plan: Plan, topic: str, strong: Sequence[Thing]) -> bool:
+    """Is ``plan`` about the thing of ``topic``, or about a thing the question names itself?"""
+    owner = knowledge.thing_of_topic(topic)
+    if plan.topic == topic or plan.thing in {t.key for t in strong}:
+        return True
+    return owner is not None and plan.thing == owner.key
+
+
 def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Context) -> Plan:
     """What to answer to ``text``, given its NLU ``parse`` and the conversation's ``context``."""
     focused = focus_text(text)
@@ -335,15 +371,17 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
     things = mentioned(knowledge, asked, len(norm(asked).split()) <= 6)
     if not any(not t.weak for t in things):
         things = mentioned(knowledge, focused, short) or things  # the context may name it
-    if not any(not t.weak for t in things) and focused != text:
-        things = mentioned(knowledge, text, short) or things  # or the introduction
+    # (a self-introduction never names the thing asked about: « chu à la MRC, c'est quoi… »)
     attr = attribute(without_names(" ".join(question_sentences(focused)), things))
     if attr == "autre" and not short:
         attr = None  # « d'autres types » in a long message is not « y en a-tu une autre? »
     strong = [t for t in things if not t.weak]
     bare = len(content_words(focused, things)) <= (1 if short else 0)
     previous = knowledge.things.get(context.thing or "")
-    refers_back = bool(_PRONOUN.search(flat)) and not _FIRST_PERSON.search(flat)
+    # A pronoun points back in a short message, or one that opens as a follow-up (« pis … ça »);
+    # « ça » is everywhere in a longer one.
+    refers_back = bool(_PRONOUN.search(flat)) and not _FIRST_PERSON.search(flat) and (
+        len(flat.split()) <= 8 or (bool(_FOLLOW.match(flat)) and len(flat.split()) <= 14))
     follow_up = bool(_FOLLOW.match(flat)) or bare
 
     # The classifier is sure it is off-topic (« le Relais pour la vie », « une halte-garderie »): a
@@ -352,32 +390,28 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
     if intent == "out_of_scope" and float(oos) >= 0.7 and not bare and attr not in STANDALONE_UNKNOWN:
         return Plan("out_of_scope")
     # 0. « qui je peux contacter? », « comment la joindre? »: the coordinator's address.
-    if _CONTACT.search(flat) and attr in (None, "qui", "comment", "lieu") and not strong:
+    if _CONTACT.search(flat) and attr in (None, "qui", "quoi", "comment", "lieu") and not strong:
         return Plan("topic", topic="contact", thing="coordinator")
+    topic, confidence = faq_choice(parse)
+    sure_topic = topic if intent == "faq" and confidence >= CONFIDENT else None
     # 1. A question about a named thing, or about the last one (« c'est où? », « pourquoi elles… »).
-    candidates: List[Thing] = []
-    if previous and (refers_back or (bare and not things)) and not (previous.weak and strong):
-        candidates.append(previous)  # a word like « mutualisation » does not hide La Halte named now
-    candidates += [t for t in (strong or (things if short else [])) if t not in candidates]
+    candidates: List[Thing] = [t for t in (strong or (things if short else []))]
+    if previous and (refers_back or (bare and not things)) and not (previous.weak and strong) \
+            and previous not in candidates:
+        # « c'est où? » after La Halte; a thing named now comes first (« le petit guide, il date de quand? »)
+        candidates.insert(len(strong), previous)  # a word like « mutualisation » does not hide La Halte
     if attr == "autre" and candidates:
         sibling = knowledge.sibling(candidates[0])
         if sibling:
             return Plan("topic", topic=sibling.topic, thing=sibling.key)
     if attr and attr not in GENERIC and candidates:
-        for thing in candidates:
-            plan = _fact_plan(knowledge, thing, attr)
-            if plan:
-                return plan
-        plan = _child_fact(knowledge, candidates, attr, flat)
-        if plan:
+        plan = _aspect_plan(knowledge, candidates, attr, flat, intent, previous, strong, bare)
+        # A cue word never overrides a topic the classifiers are sure of, unless the plan is about
+        # that topic's own thing (« la Halte, combien de membres? » refines « la Halte »).
+        # A bare follow-up (« combien de membres? ») gives the classifiers nothing but the cue.
+        about_previous = previous is not None and plan is not None and plan.thing == previous.key and bare
+        if plan and (sure_topic is None or about_previous or _agrees(knowledge, plan, sure_topic, strong)):
             return plan
-        first = candidates[0]
-        from_context = first is previous and not first in strong
-        if (attr in first.unknown                                  # the file says it is not known
-                or (from_context and bare)                         # « combien de membres? » after it
-                or (not first.weak and (attr in STRICT or intent in ("not_in_source", "nlu_fallback",
-                                                                     "out_of_scope")))):
-            return Plan("dont_know", thing=first.key, attribute=attr, text=first.unknown.get(attr))
     # 2. « pis le Relait? », « et la coentreprise? »: the named thing's full answer.
     answerable = [t for t in strong if not t.only_facts]
     if answerable and follow_up and (bare or short):
@@ -386,13 +420,17 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
     if things and _FOLLOW.match(flat) and bare:
         return Plan("topic", topic=things[0].topic, thing=things[0].key)
     # 3. An in-domain question the infographic does not answer.
-    if intent == "not_in_source" or (attr in STANDALONE_UNKNOWN and intent != "out_of_scope"):
-        thing = candidates[0] if candidates else None
+    if intent == "not_in_source" or (attr in STANDALONE_UNKNOWN and intent != "out_of_scope" and not sure_topic):
+        # the thing of the last answer only when the question is bare (« et ça coûte combien? »)
+        thing = candidates[0] if candidates and (candidates[0] in strong or bare) else None
         return Plan("dont_know", thing=thing.key if thing else None, attribute=attr,
                     text=thing.unknown.get(attr) if thing and attr else None)
-    # 4. The classifiers' choice, preferring among their first three a topic about a named thing.
-    topic, confidence = faq_choice(parse)
-    topic = prefer_named(knowledge, parse, topic, [t for t in strong if not t.only_facts])
+    # 4. The classifiers' choice, preferring among their first three a topic about a named thing;
+    # when they are unsure and nothing is named, the likeliest topics are offered instead.
+    named = [t for t in strong if not t.only_facts]
+    if intent == "faq" and confidence < UNSURE and not named:
+        return Plan("clarify")
+    topic = prefer_named(knowledge, parse, topic, named)
     if intent == "faq" and topic:
         owner = knowledge.thing_of_topic(topic)
         named = [t for t in strong if owner and t.parent == owner.key]

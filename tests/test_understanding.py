@@ -1,0 +1,102 @@
+"""How a question is read (bot/knowledge.py's decide, bot/topic_classifier.py), without a model:
+a cue word never overrides a topic the classifiers are sure of, an introduction never names the
+thing asked about, an unsure guess becomes « vouliez-vous dire… », and the topic regression
+generalises from few examples."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+import pytest
+
+from bot import knowledge as kb
+from bot.topic_classifier import TopicModel, blend
+
+KNOWLEDGE = kb.load()
+
+
+def parse(intent: str, topic: Optional[str] = None, confidence: float = 0.95,
+          ranking: Optional[List[Tuple[str, float]]] = None) -> Dict[str, Any]:
+    data: Dict[str, Any] = {"intent": {"name": intent, "confidence": 0.99}}
+    if topic:
+        ranked = ranking or [(topic, confidence)]
+        data["response_selector"] = {"faq": {
+            "response": {"intent_response_key": f"faq/{topic}", "confidence": confidence},
+            "ranking": [{"intent_response_key": f"faq/{t}", "confidence": c} for t, c in ranked]}}
+    return data
+
+
+def decide(text: str, data: Dict[str, Any], thing: Optional[str] = None) -> kb.Plan:
+    return kb.decide(KNOWLEDGE, text, data, kb.Context(thing=thing))
+
+
+def test_a_cost_word_does_not_override_a_sure_definition() -> None:
+    plan = decide("chu pas sûr, mutualiser des frais ça veut dire quoi tsé concrètement",
+                  parse("faq", "def_mutualiser", 0.95))
+    assert (plan.kind, plan.topic) == ("topic", "def_mutualiser")
+
+
+def test_a_cost_question_the_classifiers_are_unsure_of_is_not_in_the_source() -> None:
+    plan = decide("ça coûte combien mutualiser une employée?", parse("faq", "example_cdc", 0.2))
+    assert plan.kind == "dont_know" and plan.attribute == "cout"
+
+
+def test_a_name_in_the_introduction_is_not_the_thing_asked_about() -> None:
+    plan = decide("chu dans un comité citoyen pis on veut partager des outils de jardinage entre voisins. "
+                  "C'est tu de la mutualisation ça?", parse("faq", "is_it_mutualisation", 0.9))
+    assert (plan.kind, plan.topic) == ("topic", "is_it_mutualisation")
+
+
+def test_a_child_fact_does_not_replace_the_topic_the_classifiers_are_sure_of() -> None:
+    # « quand » (when you fall sick) is not Le Relait's founding date
+    plan = decide("Y'a-tu une coop pour se faire remplacer quand on tombe malade?",
+                  parse("faq", "example_remplacement", 0.9))
+    assert (plan.kind, plan.topic) == ("topic", "example_remplacement")
+
+
+def test_a_fact_of_the_named_thing_still_refines_its_topic() -> None:
+    plan = decide("La Halte, elle a combien de membres?", parse("faq", "example_halte", 0.95))
+    assert plan.kind == "fact" and "125" in (plan.text or "")
+
+
+def test_a_bare_follow_up_keeps_the_last_thing_whatever_the_classifiers_say() -> None:
+    plan = decide("combien de membres?", parse("faq", "project", 0.95), thing="halte")
+    assert plan.kind == "fact" and "125" in (plan.text or "")
+
+
+def test_an_unsure_guess_about_nothing_named_asks_instead() -> None:
+    flat = [("mutuelle_prevention", 0.08), ("informal", 0.07), ("def_mutuel", 0.07)]
+    plan = decide("c'est dans quelle coop ça", parse("faq", "mutuelle_prevention", 0.08, flat))
+    assert plan.kind == "clarify"
+
+
+def test_an_unsure_guess_about_a_named_thing_answers_that_thing() -> None:
+    flat = [("mutuelle_prevention", 0.1), ("example_cantine", 0.08)]
+    plan = decide("pis la Cantine pour tous, elle fait quoi de bon?",
+                  parse("faq", "mutuelle_prevention", 0.1, flat))
+    assert (plan.kind, plan.topic) == ("topic", "example_cantine")
+
+
+TRAIN = [
+    ("c'est quoi la mutualisation", "faq/def"), ("définition de mutualisation", "faq/def"),
+    ("la mutualisation ça veut dire quoi", "faq/def"), ("mutualisation définition svp", "faq/def"),
+    ("où est la cantine pour tous", "faq/cantine"), ("la cantine c'est où", "faq/cantine"),
+    ("parle-moi de la cantine pour tous", "faq/cantine"), ("cantine pour tous mission", "faq/cantine"),
+    ("combien de membres à la halte", "faq/halte"), ("c'est quoi la halte", "faq/halte"),
+    ("la halte coop de remplacement", "faq/halte"), ("la halte est dans quelle région", "faq/halte"),
+]
+
+
+def test_the_topic_regression_reads_a_paraphrase_and_stays_unsure_of_nonsense() -> None:
+    model = TopicModel(seed=1).fit([t for t, _ in TRAIN], [label for _, label in TRAIN])
+    probabilities = model.probabilities("Bonjour! je suis trésorière. C koi au juste la mutualisation?")
+    assert max(probabilities, key=probabilities.get) == "faq/def"
+    assert sum(probabilities.values()) == pytest.approx(1.0)
+    unsure = model.probabilities("zorglub patate")
+    assert max(unsure.values()) < max(probabilities.values())
+
+
+def test_blend_averages_the_two_readings() -> None:
+    ranked = blend({"faq/a": 0.8, "faq/b": 0.2}, {"faq/a": 0.2, "faq/b": 0.8, "faq/c": 0.0})
+    assert dict(ranked) == pytest.approx({"faq/a": 0.5, "faq/b": 0.5, "faq/c": 0.0})
+    ranked = blend({"faq/a": 0.1}, {"faq/b": 0.9}, weight=0.5)
+    assert ranked[0] == ("faq/b", pytest.approx(0.45))
