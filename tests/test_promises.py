@@ -1,0 +1,133 @@
+"""Every promise holds under the settings actually in force (issue #16): the consent and the
+confirmation of an inquiry say where it goes with the channels configured, a response time only
+when one is set; the launcher warns when inquiries have nowhere to go; the widget's browser
+retention is the server's; the console's statistics keep nothing typed in the inquiry form."""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+import sqlalchemy as sa
+
+from bot import nlg, settings
+from bot.checks import french_problems, link_problems, source_problems
+from bot.nlg import LinksNaturalLanguageGenerator, inquiry_values
+from tests.conftest import OFFSET, ROOT, stop_group, wait_for
+from tests.helpers import Conversation, flat
+
+CHANNEL_VARIABLES = ("MUTU_SMTP_HOST", "MUTU_WEBHOOK_URL", "MUTU_CONSOLE_PASSWORD", "MUTU_CONSOLE_PASSWORD_HASH",
+                     "MUTU_RESPONSE_TIME")
+SMTP = {"MUTU_SMTP_HOST": "smtp.exemple.org"}
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in CHANNEL_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
+def generator(monkeypatch: pytest.MonkeyPatch, env: Dict[str, str]) -> LinksNaturalLanguageGenerator:
+    """The response generator the Rasa server builds, under the environment ``env``."""
+    from rasa.shared.core.domain import Domain
+    from bot.payloads import load_responses
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return LinksNaturalLanguageGenerator(domain=Domain.from_dict(load_responses()))
+
+
+def consent_and_confirmation(gen: LinksNaturalLanguageGenerator) -> tuple:
+    consent = gen.generate_from_slots("utter_ask_inquiry_consent", {}, "rest")
+    received = gen.generate_from_slots("utter_inquiry_received", {}, "rest", reference="MUTU-2026-0007")
+    return consent, received
+
+
+def test_with_no_channel_the_texts_say_that_nothing_is_sent(clean_env: pytest.MonkeyPatch) -> None:
+    consent, received = consent_and_confirmation(generator(clean_env, {}))
+    short, details = consent["text"], consent["custom"]["mutu"]["details"]
+    assert "aucun envoi n'est configuré" in short and "personne n'en serait avisé" in short
+    assert "mobilisation@concertationhorizon.ca" in short  # where to write instead
+    assert "par courriel" not in short and "envoyés" not in details and "servent uniquement" not in details
+    assert "MUTU-2026-0007" in received["text"] and "personne n'en est donc avisé" in received["text"]
+    assert "répondra" not in received["text"] and "recevra" not in received["text"]
+    assert [b["title"] for b in consent["buttons"]] == ["Oui, j'accepte", "Non, merci"]
+
+
+def test_with_smtp_the_texts_say_e_mail_and_promise_no_delay(clean_env: pytest.MonkeyPatch) -> None:
+    consent, received = consent_and_confirmation(generator(clean_env, SMTP))
+    short, details = consent["text"], consent["custom"]["mutu"]["details"]
+    assert "à Isabelle Lapointe (Concertation Horizon), par courriel." in short
+    assert "aucun envoi" not in short and "console" not in short
+    assert "Ils sont envoyés par courriel à Isabelle Lapointe" in details and "servent uniquement à vous répondre" in details
+    assert received["text"].endswith("Isabelle Lapointe la recevra par courriel et pourra vous répondre à "
+                                     "l'adresse courriel que vous avez indiquée.")
+    assert "ouvrables" not in received["text"] and "dès que possible" not in received["text"]
+
+
+def test_the_console_and_a_response_time_are_said_only_when_set(clean_env: pytest.MonkeyPatch) -> None:
+    consent, received = consent_and_confirmation(generator(clean_env, {
+        "MUTU_CONSOLE_PASSWORD": "x", "MUTU_RESPONSE_TIME": "dans les deux jours ouvrables"}))
+    assert "dans la console de Mutu" in consent["text"] and "par courriel" not in consent["text"]
+    assert "vous répondra dans les deux jours ouvrables" in received["text"]
+
+
+def test_the_consent_is_two_short_lines_then_the_question() -> None:
+    for routes in ((), ("email",)):
+        conf = settings.load({})
+        text = inquiry_values(conf.links, conf.retention_days, routes)["consent_text"]
+        lines = text.split("\n")
+        assert len(lines) == 2 and all(len(line) <= 200 for line in lines), lines
+        assert "90 jours après votre envoi" in lines[1]  # after what: said
+
+
+@pytest.mark.parametrize("routes", [combo for n in range(4) for combo in
+                                    itertools.combinations(("email", "webhook", "console"), n)])
+@pytest.mark.parametrize("response_time", [None, "dans les deux jours ouvrables"])
+def test_every_variant_passes_the_source_check(routes: tuple, response_time: str) -> None:
+    """The texts as shown (French, links) and as written (names, numbers: {placeholders} aside)."""
+    links = settings.load_links({"MUTU_RESPONSE_TIME": response_time} if response_time else {})
+    problems: List[str] = []
+    for key, text in inquiry_values(links, 90, routes).items():
+        where = f"nlg:{key}:{'+'.join(routes) or 'none'}"
+        problems += link_problems(where, text) + french_problems(where, text)
+    for name in ("FIELDS", "CONSENT_SENT", "CONSENT_UNSENT", "DETAILS", "DETAILS_SENT", "DETAILS_UNSENT",
+                 "RECEIVED_SENT", "RECEIVED_SENT_BY", "RECEIVED_UNSENT"):
+        problems += source_problems(f"nlg:{name}", getattr(nlg, name))
+    for name in ("ROUTE_HOW", "ROUTE_DETAILS"):
+        problems += [p for key, text in getattr(nlg, name).items() for p in source_problems(f"nlg:{name}.{key}", text)]
+    assert not problems, "\n".join(problems)
+    assert bool(routes) == ("aucun envoi" not in inquiry_values(links, 90, routes)["inquiry_next"])
+
+
+def test_the_running_bot_quotes_its_own_channels(bot: settings.Settings) -> None:
+    """The test bot delivers by SMTP and webhook and has its console on: the consent (over HTTP,
+    with its details) and the confirmation say so."""
+    chat = Conversation(bot.rasa_url)
+    replies = chat.say("je voudrais écrire à la coordonnatrice")
+    consent = next(r for r in replies if "Acceptez-vous" in (r.get("text") or ""))
+    assert "par courriel, par l'outil de suivi de Concertation Horizon et dans la console de Mutu" in consent["text"]
+    marks = [r["custom"]["mutu"] for r in replies if r.get("custom")]
+    assert [m["kind"] for m in marks] == ["consent"] and "statistiques" in marks[0]["details"]
+    for text in ["oui", "Paul Roy", "paul.roy@example.org", "passer", "Combien coûte l'adhésion?"]:
+        last = chat.say(text)
+    assert "confirmer" in flat(last)
+    sent = chat.say("oui")
+    assert "MUTU-" in sent[0]["text"] and "la recevra par courriel" in sent[0]["text"]
+    assert "aucun envoi" not in sent[0]["text"] and "ouvrables" not in sent[0]["text"]
+
+
+def test_answers_are_marked_for_the_widget_and_prompts_are_not(bot: settings.Settings) -> None:
+    chat = Conversation(bot.rasa_url)
+    assert not any(r.get("custom") for r in chat.say("/greet"))
+    answer = chat.say("c'est quoi la mutualisation")
+    assert answer[0].get("text") and answer[1] == {"recipient_id": chat.sender, "custom": {"mutu": {"kind": "answer"}}}
+    fact = chat.say("pis la Halte c'est où?")  # a fact, written by the answer action itself
+    assert fact[0].get("text") and {"mutu": {"kind": "answer"}} in [r.get("custom") for r in fact]
