@@ -131,3 +131,44 @@ def test_answers_are_marked_for_the_widget_and_prompts_are_not(bot: settings.Set
     assert answer[0].get("text") and answer[1] == {"recipient_id": chat.sender, "custom": {"mutu": {"kind": "answer"}}}
     fact = chat.say("pis la Halte c'est où?")  # a fact, written by the answer action itself
     assert fact[0].get("text") and {"mutu": {"kind": "answer"}} in [r.get("custom") for r in fact]
+
+
+# ---- the launcher ---------------------------------------------------------------------------------
+@pytest.fixture
+def launch(tmp_path: Path) -> Iterator:
+    started: List[subprocess.Popen] = []
+
+    def start(extra: Dict[str, str]) -> tuple:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MUTU_")}
+        env.update({"PYTHONPATH": str(ROOT), "MUTU_DATA_DIR": str(tmp_path / f"data{len(started)}"),
+                    "MUTU_WEB_PORT": str(18290 + OFFSET), **extra})
+        out, err = tmp_path / f"out{len(started)}", tmp_path / f"err{len(started)}"
+        proc = subprocess.Popen([sys.executable, "-m", "bot", "run", "--only", "worker"], cwd=ROOT, env=env,
+                                stdout=out.open("w"), stderr=err.open("w"), start_new_session=True)
+        started.append(proc)
+        wait_for(lambda: "Mutu is ready" in out.read_text() or proc.poll() is not None, 60, "launcher banner")
+        return proc, out.read_text(), err.read_text()
+
+    yield start
+    for proc in started:
+        stop_group(proc)
+
+
+def test_the_launcher_warns_loudly_when_inquiries_go_nowhere(launch) -> None:  # noqa: ANN001
+    proc, out, err = launch({})
+    assert proc.poll() is None, err
+    assert err.count("WARNING: INQUIRIES HAVE NOWHERE TO GO.") == 2  # at start, and again below the banner
+    assert "MUTU_SMTP_HOST" in err and "inquiries.db" in err
+    assert re.search(r"Inquiries\s+go NOWHERE", out)
+
+
+def test_the_launcher_is_quiet_when_inquiries_are_delivered(launch) -> None:  # noqa: ANN001
+    proc, out, err = launch({**SMTP, "MUTU_SMTP_TLS": "none"})
+    assert proc.poll() is None, err
+    assert "NOWHERE" not in err + out and re.search(r"Inquiries\s+delivered by smtp", out)
+
+
+def test_the_launcher_notes_inquiries_kept_for_the_console_only(launch) -> None:  # noqa: ANN001
+    _, out, err = launch({"MUTU_CONSOLE_PASSWORD": "x"})
+    assert "only listed in the coordinator's console" in err and "NOWHERE" not in err
+    assert "listed in the console" in out
