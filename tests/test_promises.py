@@ -172,3 +172,45 @@ def test_the_launcher_notes_inquiries_kept_for_the_console_only(launch) -> None:
     _, out, err = launch({"MUTU_CONSOLE_PASSWORD": "x"})
     assert "only listed in the coordinator's console" in err and "NOWHERE" not in err
     assert "listed in the console" in out
+
+
+# ---- the console's statistics keep nothing typed in the inquiry form ------------------------------
+def test_statistics_never_copy_what_is_typed_in_the_inquiry_form(tmp_path: Path) -> None:
+    from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet,
+                                         UserUttered)
+    from rasa.shared.core.trackers import DialogueStateTracker
+    from bot.console.store import ConsoleStore
+    from tests.test_retention import rasa_tracker_store
+    conf = settings.load({"MUTU_DATA_DIR": str(tmp_path), "MUTU_CONSOLE_SECRET": "secret-de-test"})
+    store = rasa_tracker_store(conf)
+    t = time.time()
+
+    def said(text: str, intent: str, at: float) -> UserUttered:
+        return UserUttered(text, {"name": intent, "confidence": 0.9}, timestamp=at)
+
+    events = [said("c quoi la mutualisation", "faq", t), SlotSet("mutu_answer", "topic:def_mutualisation", timestamp=t),
+              said("je veux écrire à la coordonnatrice", "contact_human", t + 1),
+              ActionExecuted("inquiry_form", timestamp=t + 1), ActiveLoop("inquiry_form", timestamp=t + 1),
+              SlotSet("requested_slot", "inquiry_consent", timestamp=t + 1), BotUttered("Acceptez-vous ?", timestamp=t + 1),
+              said("oui", "affirm", t + 2), said("Gaston Tremblay", "out_of_scope", t + 3),
+              said("gaston@exemple.org", "out_of_scope", t + 4), said("Coop du Quartier Saint-Roch", "faq", t + 5),
+              said("Combien coûte l'adhésion à la Halte ?", "not_in_source", t + 6),
+              SlotSet("mutu_answer", "dont_know:halte:cout", timestamp=t + 6),  # an interruption answered in the form
+              ActiveLoop(None, timestamp=t + 7), SlotSet("inquiry_pending", True, timestamp=t + 7),
+              said("modifier mon nom pour Gaston Roy", "edit_inquiry", t + 8),
+              said("oui", "affirm", t + 9), SlotSet("inquiry_pending", False, timestamp=t + 9),
+              said("et les exemples?", "faq", t + 10), SlotSet("mutu_answer", "topic:examples_list", timestamp=t + 10),
+              # a new session ends a form left open
+              ActiveLoop("inquiry_form", timestamp=t + 11), said("Jeanne Roy", "out_of_scope", t + 12),
+              SessionStarted(timestamp=t + 13), said("c'est quoi une cuma", "faq", t + 14)]
+    asyncio.run(store.save(DialogueStateTracker.from_events("web-form", events)))
+    store.engine.dispose()
+    console = ConsoleStore(conf)
+    assert console.ingest() == 4
+    with console.engine.connect() as db:
+        rows = db.execute(sa.text("select text, category, topic from console_messages order by id")).fetchall()
+    assert [tuple(r) for r in rows] == [
+        ("c quoi la mutualisation", "answered", "def_mutualisation"),
+        ("je veux écrire à la coordonnatrice", None, None),  # not re-labelled by the form's interruption
+        ("et les exemples?", "answered", "examples_list"),
+        ("c'est quoi une cuma", None, None)]
