@@ -174,6 +174,17 @@ def test_the_launcher_notes_inquiries_kept_for_the_console_only(launch) -> None:
     assert "listed in the console" in out
 
 
+# ---- the widget's retention comes from the server --------------------------------------------------
+def test_widget_js_carries_the_servers_retention_and_pages_no_longer_set_one() -> None:
+    from bot.web.server import render
+    script, ctype = render("widget.js", settings.load({"MUTU_RETENTION_DAYS": "30"}))
+    assert b'var SERVER_RETENTION = "30";' in script and b"{{" not in script
+    assert ctype == "text/javascript; charset=utf-8"
+    for page in ("demo.html", "autre-page.html"):
+        html = render(page, settings.load({}))[0].decode()
+        assert "retention" not in html and "{{" not in html
+
+
 # ---- the console's statistics keep nothing typed in the inquiry form ------------------------------
 def test_statistics_never_copy_what_is_typed_in_the_inquiry_form(tmp_path: Path) -> None:
     from rasa.shared.core.events import (ActionExecuted, ActiveLoop, BotUttered, SessionStarted, SlotSet,
