@@ -423,8 +423,17 @@ def test_feedback_controls_are_drawn_icons_with_french_names_under_answers_only(
     assert page.locator(".mutu-feedback").count() == 1  # none under the consent
     ask(page, "oui")
     assert "nom" in last_bot_text(page) and page.locator(".mutu-feedback").count() == 1  # nor the form's prompts
+    votes: list = []  # answered here: the test bot's console counts stay those of test_console_browser.py
+
+    def feedback(route: object) -> None:
+        if route.request.method == "POST":
+            votes.append(json.loads(route.request.post_data))
+        route.fulfill(status=200, content_type="application/json", body='{"ok": true}')
+    page.route("**/feedback", feedback)
     useless.click()
     assert useless.get_attribute("aria-pressed") == "true" and useful.is_disabled()
+    wait_for(lambda: votes or page.wait_for_timeout(20), 30, "the vote is posted")
+    assert votes[0]["vote"] == -1 and votes[0]["question"] == "c'est quoi la mutualisation"
 
 
 def test_only_replies_the_server_marks_as_answers_get_feedback(page: object) -> None:
