@@ -30,8 +30,8 @@
       newTab: " (nouvel onglet)", clear: "Effacer la conversation", clearYes: "Oui, effacer", clearNo: "Annuler",
       clearAsk: "Effacer cette conversation de ce navigateur? Vos messages, y compris le nom et le courriel " +
         "que vous y avez écrits, ainsi que les messages en attente d'envoi, y seront supprimés.",
-      clearServer: "Cela n'efface rien sur nos serveurs : les copies qui y sont conservées sont supprimées " +
-        "automatiquement après {days} jours.",
+      clearServer: "Cela n'efface rien sur nos serveurs : ce qui y est conservé est supprimé automatiquement " +
+        "{days} jours après avoir été écrit ou envoyé.",
       cleared: "Conversation effacée de ce navigateur. Une nouvelle conversation commence.",
       rate: "Cette réponse vous a-t-elle aidé\u00a0?", up: "Réponse utile", down: "Réponse inutile",
       details: "Détails",
@@ -45,8 +45,8 @@
       newTab: " (new tab)", clear: "Clear the conversation", clearYes: "Yes, clear", clearNo: "Cancel",
       clearAsk: "Clear this conversation from this browser? Your messages, including the name and e-mail " +
         "address you typed, and the messages waiting to be sent will be deleted here.",
-      clearServer: "This deletes nothing on our servers: the copies kept there are deleted automatically " +
-        "after {days} days.",
+      clearServer: "This deletes nothing on our servers: what is kept there is deleted automatically " +
+        "{days} days after it was written or sent.",
       cleared: "Conversation cleared from this browser. A new conversation starts.",
       rate: "Was this answer helpful?", up: "Helpful answer", down: "Unhelpful answer", details: "Details",
       thanks: "Thank you for your feedback.", missing: "What was missing? (optional)",
