@@ -63,7 +63,8 @@ DETAILS = ("Ce que je vous demanderai : votre prénom et votre nom, votre courri
            "envoi, et chaque message de notre conversation {retention_days} jours après avoir été écrit.\n"
            "Dans votre navigateur, chaque message s'efface {retention_days} jours après avoir été écrit, ou tout "
            "de suite avec « Effacer la conversation ».")
-RECEIVED_SENT = "{coordinator_name} la recevra {how} et pourra vous répondre à l'adresse courriel que vous avez indiquée."
+RECEIVED_SENT = ("{coordinator_name} la recevra {how} et pourra vous répondre à l'adresse courriel que vous avez "
+                 "indiquée.")
 RECEIVED_SENT_BY = ("{coordinator_name} la recevra {how} et vous répondra {response_time}, à l'adresse courriel que "
                     "vous avez indiquée.")
 RECEIVED_UNSENT = ("Attention : aucun envoi n'est configuré, personne n'en est donc avisé pour l'instant. Pour une "

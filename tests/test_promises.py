@@ -66,7 +66,8 @@ def test_with_smtp_the_texts_say_e_mail_and_promise_no_delay(clean_env: pytest.M
     short, details = consent["text"], consent["custom"]["mutu"]["details"]
     assert "à Isabelle Lapointe (Concertation Horizon), par courriel." in short
     assert "aucun envoi" not in short and "console" not in short
-    assert "Ils sont envoyés par courriel à Isabelle Lapointe" in details and "servent uniquement à vous répondre" in details
+    assert "Ils sont envoyés par courriel à Isabelle Lapointe" in details
+    assert "servent uniquement à vous répondre" in details
     assert received["text"].endswith("Isabelle Lapointe la recevra par courriel et pourra vous répondre à "
                                      "l'adresse courriel que vous avez indiquée.")
     assert "ouvrables" not in received["text"] and "dès que possible" not in received["text"]
@@ -202,7 +203,8 @@ def test_statistics_never_copy_what_is_typed_in_the_inquiry_form(tmp_path: Path)
     events = [said("c quoi la mutualisation", "faq", t), SlotSet("mutu_answer", "topic:def_mutualisation", timestamp=t),
               said("je veux écrire à la coordonnatrice", "contact_human", t + 1),
               ActionExecuted("inquiry_form", timestamp=t + 1), ActiveLoop("inquiry_form", timestamp=t + 1),
-              SlotSet("requested_slot", "inquiry_consent", timestamp=t + 1), BotUttered("Acceptez-vous ?", timestamp=t + 1),
+              SlotSet("requested_slot", "inquiry_consent", timestamp=t + 1),
+              BotUttered("Acceptez-vous ?", timestamp=t + 1),
               said("oui", "affirm", t + 2), said("Gaston Tremblay", "out_of_scope", t + 3),
               said("gaston@exemple.org", "out_of_scope", t + 4), said("Coop du Quartier Saint-Roch", "faq", t + 5),
               said("Combien coûte l'adhésion à la Halte ?", "not_in_source", t + 6),

@@ -442,8 +442,8 @@ def test_only_replies_the_server_marks_as_answers_get_feedback(page: object) -> 
     ask(page, "bonjour?")
     assert page.locator(".mutu-feedback").count() == 0  # an error, a prompt: no mark, no feedback
     page.unroute("**/webhooks/rest/webhook")
-    reply_with(page, [{"text": "Une réponse.\nSource : infographie", "buttons": [{"title": "Autre", "payload": "/help"}]},
-                      ANSWER_MARK])
+    answer = {"text": "Une réponse.\nSource : infographie", "buttons": [{"title": "Autre", "payload": "/help"}]}
+    reply_with(page, [answer, ANSWER_MARK])
     ask(page, "une question")
     assert page.locator(".mutu-feedback").count() == 1
     assert page.locator(".mutu-msg.mutu-bot").count() == 3  # the mark is not a message of its own
