@@ -20,7 +20,7 @@ from bot import knowledge as kb
 from actions.inquiry import ActionEditInquiry, correction, show_summary, summary_pending
 from actions.topics import suggestions
 from bot import settings
-from bot.nlg import response_values
+from bot.nlg import ANSWER_MARK, response_values
 from bot.payloads import button_labels
 from bot.text import fold
 
@@ -139,7 +139,7 @@ class Renderer:
         thing = self.knowledge.things[plan.thing or ""]
         text = fill(plan.text or "", self.values) + "\n" + self.source(thing)
         buttons = [b for b in [topic_button(thing.topic, self.labels)] if b]
-        self.dispatcher.utter_message(text=text, buttons=buttons + [CONTACT_BUTTON])
+        self.dispatcher.utter_message(text=text, buttons=buttons + [CONTACT_BUTTON], json_message=ANSWER_MARK)
 
     def _dont_know(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
         thing = self.knowledge.things.get(plan.thing or "")
@@ -151,11 +151,12 @@ class Renderer:
             about = f" ({fill(thing.label, self.values)})" if thing else ""
             known = KNOWN_REPLY.format(title=button["title"]) if button else ""
             text = fill(DONT_KNOW_REPLY, {**self.values, "what": what, "about": about, "known": known})
-        self.dispatcher.utter_message(text=text, buttons=[CONTACT_BUTTON, button or GUIDE_BUTTON])
+        self.dispatcher.utter_message(text=text, buttons=[CONTACT_BUTTON, button or GUIDE_BUTTON],
+                                      json_message=ANSWER_MARK)
 
     def _nothing_more(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
         self.dispatcher.utter_message(text=fill(NOTHING_MORE_REPLY, self.values),
-                                      buttons=[CONTACT_BUTTON, GUIDE_BUTTON])
+                                      buttons=[CONTACT_BUTTON, GUIDE_BUTTON], json_message=ANSWER_MARK)
 
     def _clarify(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
         buttons = suggestions(parse, self.labels)

@@ -183,8 +183,33 @@ def stop(items: List[Service], grace: float = 15.0) -> None:
 
 
 def describe_delivery(conf: Settings) -> str:
-    return "delivered by " + ", ".join(describe_channels(conf)) if conf.smtp_host or conf.webhook_url \
-        else "kept in the outbox (no MUTU_SMTP_HOST / MUTU_WEBHOOK_URL)"
+    routes = conf.inquiry_routes
+    if not routes:
+        return "go NOWHERE: kept in the outbox until the retention deletes them (see the warning above)"
+    sent = [c for c in describe_channels(conf) if c != "none"]
+    parts = (["delivered by " + ", ".join(sent)] if sent else []) + \
+        (["listed in the console (/console)"] if "console" in routes else [])
+    return "; ".join(parts)
+
+
+def delivery_warning(conf: Settings) -> Optional[str]:
+    """A loud warning when confirmed inquiries would reach nobody (no e-mail, no webhook, no
+    console), a note when only the console lists them; None when they are delivered."""
+    if "email" in conf.inquiry_routes or "webhook" in conf.inquiry_routes:
+        return None
+    if conf.inquiry_routes:
+        return ("Note: inquiries are not sent anywhere (no MUTU_SMTP_HOST, no MUTU_WEBHOOK_URL); they are only "
+                "listed in the coordinator's console (/console), and nobody is notified of a new one.")
+    rule = "!" * 78
+    return "\n".join([
+        rule,
+        "WARNING: INQUIRIES HAVE NOWHERE TO GO.",
+        "No MUTU_SMTP_HOST, no MUTU_WEBHOOK_URL, and the coordinator's console is off (no",
+        "MUTU_CONSOLE_PASSWORD): a visitor's confirmed inquiry waits in the outbox",
+        f"({conf.inquiry_db}), nobody is told, and the retention deletes it after {conf.retention_days} days.",
+        "The consent and the confirmation tell visitors so. Set one of them to deliver inquiries.",
+        rule,
+    ])
 
 
 def banner(conf: Settings) -> str:
@@ -206,6 +231,9 @@ def run(conf: Settings, only: Optional[List[str]] = None, ready_timeout: float =
     if (not only or "rasa" in only) and not model_path(conf).exists():
         print(f"No trained model at {model_path(conf)}: run `make model` (or `make run`).", file=sys.stderr)
         return 2
+    warning = delivery_warning(conf)
+    if warning and (not only or {"actions", "worker"} & set(only)):  # the services that take inquiries
+        print(warning, file=sys.stderr, flush=True)
     items = services(conf, only)
     stopping = {"flag": False}
 
@@ -223,6 +251,8 @@ def run(conf: Settings, only: Optional[List[str]] = None, ready_timeout: float =
                                                preexec_fn=die_with_parent)
         wait_ready(items, ready_timeout)
         print(banner(conf), flush=True)
+        if warning and (not only or {"actions", "worker"} & set(only)):
+            print(warning, file=sys.stderr, flush=True)  # again, below the services' start-up logs
         while all(s.process and s.process.poll() is None for s in items):
             time.sleep(1)
         failed = [s.name for s in items if s.process and s.process.poll() is not None]

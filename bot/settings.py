@@ -32,7 +32,8 @@ class Links:
     coordinator_name: str
     coordinator_title: str
     coordinator_email: str
-    response_time: str
+    # the delay the confirmation quotes (« dans les deux jours ouvrables »): none unless set
+    response_time: Optional[str]
     tiess_guide_title: str
     tiess_guide_publisher: str
     tiess_guide_url: Optional[str]
@@ -98,6 +99,14 @@ class Settings:
     @property
     def console_enabled(self) -> bool:
         return bool(self.console_password or self.console_password_hash)
+
+    @property
+    def inquiry_routes(self) -> Tuple[str, ...]:
+        """Where a confirmed inquiry goes: ``email`` (MUTU_SMTP_HOST), ``webhook`` (MUTU_WEBHOOK_URL),
+        ``console`` (the coordinator's console lists it). None of them: it waits in the outbox
+        until the retention deletes it, and nobody is told."""
+        return tuple(name for name, on in (("email", bool(self.smtp_host)), ("webhook", bool(self.webhook_url)),
+                                           ("console", self.console_enabled)) if on)
 
     @property
     def console_db(self) -> Path:
@@ -179,7 +188,7 @@ def load_links(env: Optional[Mapping[str, str]] = None, path: Path = LINKS_FILE)
         coordinator_name=person["name"],
         coordinator_title=person["title"],
         coordinator_email=person["email"],
-        response_time=person.get("response_time") or "dès que possible",
+        response_time=_text(env, "RESPONSE_TIME", person.get("response_time")) or None,
         tiess_guide_title=guide["title"],
         tiess_guide_publisher=guide["publisher"],
         tiess_guide_url=_text(env, "TIESS_GUIDE_URL", guide.get("url")),

@@ -235,11 +235,12 @@ def test_widget_pages_are_served_as_before(console: Dict[str, object]) -> None:
     assert page.status_code == 200 and page.headers["Content-Type"] == "text/html; charset=utf-8"
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert page.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
-    assert 'data-retention-days="90"' in page.text and "{{" not in page.text
+    assert "retention" not in page.text and "{{" not in page.text  # widget.js has it from the server
     for path in ("/index.html", "/autre-page.html"):
         assert requests.get(url + path).status_code == 200
     script = requests.get(f"{url}/widget.js")
     assert script.headers["Access-Control-Allow-Origin"] == "*" and "javascript" in script.headers["Content-Type"]
+    assert 'SERVER_RETENTION = "90"' in script.text
     assert requests.get(f"{url}/widget.css").headers["Content-Type"] == "text/css; charset=utf-8"
     assert requests.get(f"{url}/healthz").json() == {"status": "ok"}
     missing = requests.get(f"{url}/nulle-part")

@@ -1,4 +1,4 @@
-"""The console and the widget's 👍/👎 in a real headless Chromium (Debian's /usr/bin/chromium,
+"""The console and the widget's feedback buttons in a real headless Chromium (Debian's /usr/bin/chromium,
 driven by Playwright) against the running bot: feedback given in the widget is stored with the
 topic of the answer and counted on the dashboard, whose charts load."""
 from __future__ import annotations
@@ -38,7 +38,7 @@ def test_feedback_in_the_widget_is_stored_and_counted_on_the_dashboard(browser: 
         pg.wait_for_selector(".mutu-choice")
         assert pg.locator(".mutu-feedback").count() == 0  # no vote on the welcome
         ask(pg, "c quoi la mutualisation")
-        down = pg.get_by_role("button", name="Réponse pas utile").last
+        down = pg.get_by_role("button", name="Réponse inutile").last
         up = pg.get_by_role("button", name="Réponse utile").last
         assert down.get_attribute("aria-pressed") == "false"
         down.focus()

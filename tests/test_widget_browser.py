@@ -3,12 +3,13 @@ against the running bot and its demo page."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Iterator, Optional
 
 import pytest
 
 from bot.settings import Settings
-from tests.conftest import API_TOKEN
+from tests.conftest import API_TOKEN, wait_for
 from tests.helpers import get_json
 from tests.proxy import TcpProxy
 
@@ -212,7 +213,9 @@ def answer_with(pg: object, text: str, sent: Optional[list] = None) -> None:
 
 
 def test_history_older_than_the_retention_is_dropped_when_the_widget_loads(page: object) -> None:
-    assert page.get_attribute("script[src*='widget.js']", "data-retention-days") == "90"  # from the settings
+    script = page.request.get(page.url.rsplit("/", 1)[0] + "/widget.js").text()
+    assert 'SERVER_RETENTION = "90"' in script  # MUTU_RETENTION_DAYS, the setting the consent quotes
+    assert page.get_attribute("script[src*='widget.js']", "data-retention-days") is None
     seed(page, [entry(page, "user", "Je suis Gaston Tremblay, gaston@exemple.org", 91),
                 entry(page, "bot", "Réponse de l'an dernier", 91),
                 {"from": "user", "text": "Sans date (ancienne version)"},
@@ -359,3 +362,183 @@ def test_a_conversation_cleared_in_one_tab_is_not_written_back_by_another(page: 
     assert "gaston" not in json.dumps(stored(page)).lower()
     assert stored(page)["sender"] != "web-two-tabs"
     other.close()
+
+
+# ---- issue #20: the widget on a phone ------------------------------------------------------------
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True, "locale": "fr-CA"}
+DESKTOP = {"viewport": {"width": 1366, "height": 900}, "locale": "fr-CA"}
+EMOJI = re.compile("[\U0001F300-\U0001FAFF\u2600-\u27BF]")
+ANSWER_MARK = {"custom": {"mutu": {"kind": "answer"}}}
+
+
+@pytest.fixture
+def phone(browser: object, bot: Settings, proxy: TcpProxy, request: pytest.FixtureRequest) -> Iterator[object]:
+    context = browser.new_context(**PHONE)
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT)
+    pg.goto(bot.web_url + "/")
+    yield pg
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
+    context.close()
+
+
+def reply_with(pg: object, replies: list, held: Optional[list] = None) -> None:
+    """From now on the bot's replies (REST webhook) are ``replies``; with ``held``, each request
+    waits in that list until the test fulfils it."""
+    def fulfil(route: object) -> None:
+        if route.request.method == "OPTIONS":
+            route.fulfill(status=204, headers=CORS)
+        elif held is not None:
+            held.append(route)
+        else:
+            route.fulfill(status=200, headers=CORS, content_type="application/json", body=json.dumps(replies))
+    pg.route("**/webhooks/rest/webhook", fulfil)
+
+
+def in_view(pg: object, locator: object) -> bool:
+    """The element's top line is inside the visible part of the conversation log."""
+    box, log = locator.bounding_box(), pg.locator(".mutu-log").bounding_box()
+    return box is not None and log["y"] - 1 <= box["y"] and box["y"] + 16 <= log["y"] + log["height"]
+
+
+def test_feedback_controls_are_drawn_icons_with_french_names_under_answers_only(page: object) -> None:
+    open_chat(page)
+    assert page.locator(".mutu-feedback").count() == 0  # not under the welcome
+    ask(page, "c'est quoi la mutualisation")
+    useful = page.get_by_role("button", name="Réponse utile", exact=True)
+    useless = page.get_by_role("button", name="Réponse inutile", exact=True)
+    assert useful.count() == 1 and useless.count() == 1
+    for button in (useful, useless):
+        assert button.text_content() == "" and not EMOJI.search(button.inner_html())  # no font needed
+        icon = button.locator("svg path")
+        assert icon.count() == 1 and button.locator("svg").get_attribute("aria-hidden") == "true"
+        box = button.locator("svg").bounding_box()
+        assert box["width"] >= 16 and box["height"] >= 16
+    # the feedback sits right under the answer (after its buttons), not under later prompts
+    assert page.locator(".mutu-log > *").last.evaluate("e => e.classList.contains('mutu-feedback')")
+    ask(page, "je voudrais écrire à la coordonnatrice")
+    assert "Acceptez-vous" in last_bot_text(page)
+    assert page.locator(".mutu-feedback").count() == 1  # none under the consent
+    ask(page, "oui")
+    assert "nom" in last_bot_text(page) and page.locator(".mutu-feedback").count() == 1  # nor the form's prompts
+    votes: list = []  # answered here: the test bot's console counts stay those of test_console_browser.py
+
+    def feedback(route: object) -> None:
+        if route.request.method == "POST":
+            votes.append(json.loads(route.request.post_data))
+        route.fulfill(status=200, content_type="application/json", body='{"ok": true}')
+    page.route("**/feedback", feedback)
+    useless.click()
+    assert useless.get_attribute("aria-pressed") == "true" and useful.is_disabled()
+    wait_for(lambda: votes or page.wait_for_timeout(20), 30, "the vote is posted")
+    assert votes[0]["vote"] == -1 and votes[0]["question"] == "c'est quoi la mutualisation"
+
+
+def test_only_replies_the_server_marks_as_answers_get_feedback(page: object) -> None:
+    open_chat(page)
+    reply_with(page, [{"text": "Désolé, un problème technique m'empêche de répondre pour l'instant."}])
+    ask(page, "bonjour?")
+    assert page.locator(".mutu-feedback").count() == 0  # an error, a prompt: no mark, no feedback
+    page.unroute("**/webhooks/rest/webhook")
+    answer = {"text": "Une réponse.\nSource : infographie", "buttons": [{"title": "Autre", "payload": "/help"}]}
+    reply_with(page, [answer, ANSWER_MARK])
+    ask(page, "une question")
+    assert page.locator(".mutu-feedback").count() == 1
+    assert page.locator(".mutu-msg.mutu-bot").count() == 3  # the mark is not a message of its own
+    page.reload()  # the history keeps which replies were answers
+    page.wait_for_selector(".mutu-panel:not([hidden])")
+    assert page.locator(".mutu-feedback").count() == 1
+
+
+def test_phone_text_is_16px_and_touch_targets_44px(phone: object) -> None:
+    open_chat(phone)
+    assert phone.eval_on_selector(".mutu-input", "e => getComputedStyle(e).fontSize") == "16px"  # no iOS zoom
+    ask(phone, "c'est quoi la mutualisation")
+    phone.wait_for_selector(".mutu-vote")
+    choices = phone.locator(".mutu-choice").all()
+    assert choices and all(c.bounding_box()["height"] >= 44 for c in choices)
+    for vote in phone.locator(".mutu-vote").all():
+        box = vote.bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44, box
+    ask(phone, "je voudrais écrire à la coordonnatrice")
+    assert phone.locator(".mutu-details summary").last.bounding_box()["height"] >= 44
+
+
+def test_the_consent_is_short_with_details_behind_a_disclosure_and_both_buttons_visible(phone: object) -> None:
+    open_chat(phone)
+    ask(phone, "c'est quoi la mutualisation")
+    ask(phone, "je voudrais écrire à la coordonnatrice")
+    consent = phone.locator(".mutu-msg.mutu-bot").last
+    shown = consent.inner_text()
+    assert "Acceptez-vous" in shown and "statistiques" not in shown  # the full text is folded away
+    assert in_view(phone, consent)  # read from its first line
+    for name in ("Oui, j'accepte", "Non, merci"):
+        button = phone.get_by_role("button", name=name).last
+        assert button.is_visible() and in_view(phone, button)
+    details = phone.locator(".mutu-log > details.mutu-details")  # a real disclosure, after the buttons
+    assert details.count() == 1 and details.get_attribute("open") is None
+    assert phone.locator(".mutu-log > *").last.evaluate("e => e.tagName === 'DETAILS'")
+    details.get_by_text("Détails", exact=True).click()
+    assert details.get_attribute("open") is not None
+    assert "statistiques" in details.inner_text() and "Effacer la conversation" in details.inner_text()
+    for name in ("Oui, j'accepte", "Non, merci"):  # opening it moves neither button
+        assert in_view(phone, phone.get_by_role("button", name=name).last)
+    assert phone.locator(".mutu-feedback").count() == 1  # the answer's, none under the consent
+
+
+def test_a_long_reply_is_shown_from_its_first_line(phone: object) -> None:
+    open_chat(phone)
+    for question in ("c'est quoi la mutualisation", "quelles sont les formes de mutualisation"):
+        ask(phone, question)
+    long_text = "Première ligne de la longue réponse.\n" + "\n".join(f"Ligne {i} du texte." for i in range(2, 80))
+    reply_with(phone, [{"text": long_text}, ANSWER_MARK])
+    ask(phone, "une longue question")
+    message = phone.locator(".mutu-msg.mutu-bot").last
+    assert message.bounding_box()["height"] > phone.locator(".mutu-log").bounding_box()["height"]
+    assert in_view(phone, message)
+    assert phone.get_by_text("Première ligne de la longue réponse.").is_visible()
+    assert phone.eval_on_selector(".mutu-log", "e => e.scrollTop") > 0  # it did scroll, to the reply's top
+
+
+def test_the_visitors_own_scrolling_is_never_fought(phone: object) -> None:
+    open_chat(phone)
+    for question in ("c'est quoi la mutualisation", "quelles sont les formes de mutualisation"):
+        ask(phone, question)
+    held: list = []
+    reply_with(phone, [], held)
+    before = phone.locator(".mutu-msg.mutu-bot").count()
+    phone.fill(".mutu-input", "encore une question")
+    phone.keyboard.press("Enter")
+    wait_for(lambda: held or phone.wait_for_timeout(20), 30, "the request reaches the stub")
+    phone.eval_on_selector(".mutu-log", "e => { e.scrollTop = 0; }")  # the visitor scrolls back up
+    held[0].fulfill(status=200, headers=CORS, content_type="application/json",
+                    body=json.dumps([{"text": "\n".join(f"Ligne {i}" for i in range(60))}]))
+    phone.wait_for_function(f"document.querySelectorAll('.mutu-msg.mutu-bot').length > {before}")
+    assert phone.eval_on_selector(".mutu-log", "e => e.scrollTop") == 0
+
+
+def screenshot_panel(pg: object, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.locator(".mutu-panel").screenshot(path=str(ARTIFACTS / f"widget-{name}.png"))
+
+
+@pytest.mark.parametrize("device", ["desktop", "mobile"])
+def test_answer_consent_and_summary_screenshots(browser: object, bot: Settings, proxy: TcpProxy,
+                                                device: str) -> None:
+    """The conversation of docs/widget-*.png (written to tests/artifacts/widget-*.png; copied by hand)."""
+    context = browser.new_context(**(PHONE if device == "mobile" else DESKTOP))
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT)
+    pg.goto(bot.web_url + "/")
+    open_chat(pg)
+    ask(pg, "c'est quoi la mutualisation")
+    screenshot_panel(pg, device)
+    ask(pg, "je voudrais écrire à la coordonnatrice")
+    screenshot_panel(pg, f"{device}-consent")
+    for text in ("oui", "Léa Roy", "lea.roy@exemple.org", "passer", "Combien coûte l'adhésion à la Halte ?"):
+        ask(pg, text)
+    assert "Voici votre demande" in last_bot_text(pg) and pg.locator(".mutu-feedback").count() == 1
+    screenshot_panel(pg, f"{device}-summary")
+    context.close()

@@ -5,7 +5,9 @@ answered each of them, and the 👍/👎 given in the widget.
 SQLite under ``MUTU_DATA_DIR`` (``console.db``) by default; with ``MUTU_STORE_PROFILE=scale``
 the tables (``console_*``) live in the tracker store's PostgreSQL database. Conversations are
 known only by a pseudonymous key (an HMAC of Rasa's sender id). Everything here follows the
-retention (``bot.retention.run_pass`` calls :func:`purge_older_than`).
+retention (``bot.retention.run_pass`` calls :func:`purge_older_than`). Messages typed while the
+inquiry form is active (consent, name, e-mail, organisation, question, the summary's reply) are
+never copied: they serve only the inquiry.
 """
 from __future__ import annotations
 
@@ -84,6 +86,7 @@ KIND_CATEGORY = {"topic": ANSWERED, "fact": ANSWERED, "clarify": CLARIFIED, "rep
                  "other": CLARIFIED, "dont_know": NOT_SAID, "nothing_more": NOT_SAID, "give_up": NOT_SAID,
                  "out_of_scope": OUT_OF_SCOPE}
 BATCH = 2000
+INQUIRY_FORM, INQUIRY_PENDING = "inquiry_form", "inquiry_pending"  # domain.yml: the form, its summary waiting
 
 EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+\s*(?:@|\(at\)|\[at\])\s*[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 PHONE = re.compile(r"(?<![\w])(?:\+?\d{1,3}[\s.\-]?)?(?:\(\d{3}\)|\d{3})[\s.\-]?\d{3}[\s.\-]?\d{4}"
@@ -112,6 +115,30 @@ def classify(answer_key: Optional[str]) -> Tuple[str, Optional[str]]:
     elif parts[0] == "fact" and len(parts) > 1:
         topic = "fact:" + parts[1]
     return category, topic
+
+
+def _latest(src: Any, row: Any, *conditions: Any) -> Dict[str, Any]:
+    """The data of the conversation's last event before ``row`` matching ``conditions``, or {}."""
+    found = src.execute(sa.select(EVENTS.c.data).where(EVENTS.c.sender_id == row.sender_id)
+                        .where(EVENTS.c.id < row.id).where(sa.or_(*conditions))
+                        .order_by(EVENTS.c.id.desc()).limit(1)).scalar()
+    try:
+        return json.loads(found or "{}")
+    except ValueError:
+        return {}
+
+
+def typed_in_inquiry(src: Any, row: Any) -> bool:
+    """True when the visitor's message ``row`` was typed while the inquiry form asked for its consent,
+    name, e-mail, organisation or question, or while its summary waited for confirmation (a new
+    session ends both)."""
+    new_session = EVENTS.c.type_name == "session_started"
+    loop = _latest(src, row, EVENTS.c.type_name == "active_loop", new_session)
+    if loop.get("event") == "active_loop" and loop.get("name") == INQUIRY_FORM:
+        return True
+    pending = _latest(src, row, sa.and_(EVENTS.c.type_name == "slot", EVENTS.c.data.like(f'%"{INQUIRY_PENDING}"%')),
+                      new_session)
+    return pending.get("event") == "slot" and pending.get("name") == INQUIRY_PENDING and pending.get("value") is True
 
 
 def secret(conf: Settings) -> bytes:
@@ -206,8 +233,8 @@ class ConsoleStore:
                                            .where(EVENTS.c.type_name.in_(("user", "slot")))
                                            .order_by(EVENTS.c.id).limit(BATCH)).fetchall()
                         top = src.execute(sa.select(sa.func.max(EVENTS.c.id))).scalar() or last
-                    for row in rows:
-                        added += self._ingest_event(db, row)
+                        for row in rows:
+                            added += self._ingest_event(db, row, src)
                     self._set_state(db, "last_event_id", str(rows[-1].id if len(rows) == BATCH else max(top, last)))
                 if len(rows) < BATCH:
                     return added
@@ -215,7 +242,7 @@ class ConsoleStore:
             if own:
                 tracker.dispose()
 
-    def _ingest_event(self, db: Any, row: Any) -> int:
+    def _ingest_event(self, db: Any, row: Any, src: Any) -> int:
         try:
             data = json.loads(row.data or "{}")
         except ValueError:
@@ -225,6 +252,8 @@ class ConsoleStore:
             text = (data.get("text") or "").strip()
             if not text or text.startswith("/greet") or text.startswith("/session_start"):
                 return 0
+            if typed_in_inquiry(src, row):
+                return 0  # a name, an address, a question for the coordinator: never statistics
             intent = ((data.get("parse_data") or {}).get("intent") or {})
             db.execute(sa.insert(MESSAGES).values(
                 id=row.id, conv=conv, ts=row.timestamp or time.time(), text=redact(text)[:2000],
@@ -233,9 +262,10 @@ class ConsoleStore:
             return 1
         if data.get("name") == "mutu_answer" and data.get("value"):
             category, topic = classify(str(data["value"]))
-            latest = sa.select(sa.func.max(MESSAGES.c.id)).where(MESSAGES.c.conv == conv) \
-                .where(MESSAGES.c.id < row.id).scalar_subquery()
-            db.execute(sa.update(MESSAGES).where(MESSAGES.c.id == latest)
+            # the visitor's message this answers (left alone when it was not copied: typed in the form)
+            latest = src.execute(sa.select(sa.func.max(EVENTS.c.id)).where(EVENTS.c.sender_id == row.sender_id)
+                                 .where(EVENTS.c.type_name == "user").where(EVENTS.c.id < row.id)).scalar()
+            db.execute(sa.update(MESSAGES).where(MESSAGES.c.id == latest).where(MESSAGES.c.conv == conv)
                        .values(category=category, topic=topic))
         return 0
 

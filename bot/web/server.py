@@ -1,5 +1,5 @@
 """The web server (`python -m bot web`): a Sanic app serving the widget files and its demo pages,
-the widget's 👍/👎 endpoint, and the coordinator's console under /console when
+the widget's feedback endpoint, and the coordinator's console under /console when
 MUTU_CONSOLE_PASSWORD (or MUTU_CONSOLE_PASSWORD_HASH) is set."""
 from __future__ import annotations
 
@@ -29,19 +29,25 @@ logger = logging.getLogger("mutu.web")
 
 
 def page_values(conf: Settings) -> Dict[str, str]:
-    """What the HTML pages get filled in: the Rasa server's address, and the retention the
-    widget applies to the history it keeps in the visitor's browser (``data-retention-days``)."""
-    return {"{{RASA_URL}}": html.escape(conf.public_rasa_url, quote=True),
-            "{{RETENTION_DAYS}}": str(conf.retention_days)}
+    """What the HTML pages get filled in: the Rasa server's address."""
+    return {"{{RASA_URL}}": html.escape(conf.public_rasa_url, quote=True)}
+
+
+def script_values(conf: Settings) -> Dict[str, str]:
+    """What widget.js gets filled in: the retention it applies to the history it keeps in the
+    visitor's browser, the very setting the consent quotes (MUTU_RETENTION_DAYS)."""
+    return {"{{RETENTION_DAYS}}": str(conf.retention_days)}
 
 
 def render(name: str, conf: Settings) -> Tuple[bytes, str]:
-    """File bytes and content type; HTML pages get :func:`page_values` filled in."""
+    """File bytes and content type; HTML pages get :func:`page_values` filled in, widget.js
+    :func:`script_values`."""
     path = STATIC / name
     ctype = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    if name.endswith(".html"):
+    filled = page_values(conf) if name.endswith(".html") else script_values(conf) if name == "widget.js" else None
+    if filled is not None:
         text = path.read_text("utf-8")
-        for placeholder, value in page_values(conf).items():
+        for placeholder, value in filled.items():
             text = text.replace(placeholder, value)
         return text.encode("utf-8"), ctype + "; charset=utf-8"
     if ctype.startswith("text/") or name.endswith(".js"):

@@ -1,8 +1,11 @@
 /*! Mutu chat widget: dependency-free, talks to Rasa's REST channel.
  * Embed: <script src="https://BOT-HOST/widget.js" data-server="https://BOT-HOST" defer></script>
- * Options (data-*): server, title, color, open ("true"), lang ("fr" | "en"),
- * retention-days (90: history kept in this browser, as on the server), feedback (the 👍/👎
- * endpoint: the origin widget.js came from + /feedback by default, "off" for none).
+ * Options (data-*): server, title, color, open ("true"), lang ("fr" | "en"), feedback (the
+ * « Réponse utile » / « Réponse inutile » endpoint: the origin widget.js came from + /feedback by
+ * default, "off" for none). The history kept in this browser follows the server's retention
+ * (MUTU_RETENTION_DAYS, written into this file when the web server serves it), not a page attribute.
+ * The server marks its replies (``custom.mutu``, right after the text they belong to): feedback
+ * controls only under answers, the consent's full text behind « Détails ».
  * Every text is rendered with textContent: no HTML from the bot or the user is ever interpreted;
  * [label](https://…) and bare http(s) addresses become links, a last « Source : » line a caption.
  */
@@ -27,10 +30,11 @@
       newTab: " (nouvel onglet)", clear: "Effacer la conversation", clearYes: "Oui, effacer", clearNo: "Annuler",
       clearAsk: "Effacer cette conversation de ce navigateur? Vos messages, y compris le nom et le courriel " +
         "que vous y avez écrits, ainsi que les messages en attente d'envoi, y seront supprimés.",
-      clearServer: "Cela n'efface rien sur nos serveurs : les copies qui y sont conservées sont supprimées " +
-        "automatiquement après {days} jours.",
+      clearServer: "Cela n'efface rien sur nos serveurs : ce qui y est conservé est supprimé automatiquement " +
+        "{days} jours après avoir été écrit ou envoyé.",
       cleared: "Conversation effacée de ce navigateur. Une nouvelle conversation commence.",
-      rate: "Cette réponse vous a-t-elle aidé?", up: "Réponse utile", down: "Réponse pas utile",
+      rate: "Cette réponse vous a-t-elle aidé\u00a0?", up: "Réponse utile", down: "Réponse inutile",
+      details: "Détails",
       thanks: "Merci pour votre avis.", missing: "Qu'est-ce qui manquait? (facultatif)",
       missingSend: "Envoyer", missingThanks: "Merci, c'est noté." },
     en: { title: "Mutu · resource sharing", open: "Open the chat with Mutu", close: "Close the chat",
@@ -41,10 +45,10 @@
       newTab: " (new tab)", clear: "Clear the conversation", clearYes: "Yes, clear", clearNo: "Cancel",
       clearAsk: "Clear this conversation from this browser? Your messages, including the name and e-mail " +
         "address you typed, and the messages waiting to be sent will be deleted here.",
-      clearServer: "This deletes nothing on our servers: the copies kept there are deleted automatically " +
-        "after {days} days.",
+      clearServer: "This deletes nothing on our servers: what is kept there is deleted automatically " +
+        "{days} days after it was written or sent.",
       cleared: "Conversation cleared from this browser. A new conversation starts.",
-      rate: "Was this answer helpful?", up: "Helpful answer", down: "Not helpful",
+      rate: "Was this answer helpful?", up: "Helpful answer", down: "Unhelpful answer", details: "Details",
       thanks: "Thank you for your feedback.", missing: "What was missing? (optional)",
       missingSend: "Send", missingThanks: "Thank you, noted." }
   };
@@ -53,7 +57,8 @@
   var STORE_KEY = "mutu-widget:" + server;
   var MAX_HISTORY = 200;
   var DAY_MS = 86400000;
-  var RETENTION_DAYS = /^\d{1,4}$/.test(data.retentionDays || "") && +data.retentionDays > 0 ? +data.retentionDays : 90;
+  var SERVER_RETENTION = "{{RETENTION_DAYS}}";  // filled by the web server (bot/web/server.py)
+  var RETENTION_DAYS = /^\d{1,4}$/.test(SERVER_RETENTION) && +SERVER_RETENTION > 0 ? +SERVER_RETENTION : 90;
 
   function randomId() {
     if (window.crypto && crypto.getRandomValues) {
@@ -211,12 +216,25 @@
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
+  // True when the visitor is reading the end of the log (they have not scrolled up).
+  function atBottom() { return log.scrollHeight - log.scrollTop - log.clientHeight < 48; }
+
+  // New replies starting at ``first``: shown from their top when taller than the log, else down to
+  // the end. Only when the visitor was at the end: their own scrolling is never fought.
+  function reveal(first, follow) {
+    if (!follow || !first || !first.parentNode) { return; }
+    var top = first.getBoundingClientRect().top - log.getBoundingClientRect().top + log.scrollTop - 8;
+    log.scrollTop = log.scrollHeight - top > log.clientHeight ? top : log.scrollHeight;
+  }
+
   function renderMessage(item) {
+    var first = null;
+    function add(node) { log.appendChild(node); first = first || node; }
     if (item.from === "user") {
       var mine = el("div", { "class": "mutu-msg mutu-user" + (item.pending ? " mutu-pending" : "") });
       mine.appendChild(el("span", { "class": "mutu-sr" }, T.you + " : "));
       mine.appendChild(document.createTextNode(typo(item.text)));
-      log.appendChild(mine);
+      add(mine);
       return mine;
     }
     if (item.text) {
@@ -229,7 +247,7 @@
         appendRich(caption, parts.source);
         msg.appendChild(caption);
       }
-      log.appendChild(msg);
+      add(msg);
     }
     if (item.buttons && item.buttons.length) {
       var group = el("div", { "class": "mutu-buttons", role: "group" });
@@ -244,12 +262,22 @@
         });
         group.appendChild(btn);
       });
-      log.appendChild(group);
+      add(group);
     }
-    if (item.rate && feedbackUrl) { renderFeedback(item); }
+    if (item.details) {  // the consent's full text, one click away, below its buttons: they never move
+      var more = el("details", { "class": "mutu-details" });
+      more.appendChild(el("summary", {}, T.details));
+      var full = el("div", { "class": "mutu-details-text" });
+      appendRich(full, item.details);
+      more.appendChild(full);
+      add(more);
+    }
+    if (item.kind === "answer" && item.text && feedbackUrl) { add(renderFeedback(item)); }
+    return first;
   }
 
-  // 👍 / 👎 under an answer (one vote; after 👎 an optional « Qu'est-ce qui manquait? » line).
+  // « Réponse utile » / « Réponse inutile » under an answer: drawn thumbs (inline SVG, no emoji
+  // font needed); one vote; after « inutile » an optional « Qu'est-ce qui manquait? » line.
   function postFeedback(body) {
     if (!feedbackUrl) { return; }
     body.sender = state.sender;
@@ -260,10 +288,11 @@
   function renderFeedback(item) {
     var box = el("div", { "class": "mutu-feedback", role: "group", "aria-label": T.rate });
     var status = el("span", { "class": "mutu-thanks", role: "status" });
-    var votes = [["up", "\ud83d\udc4d", T.up, 1], ["down", "\ud83d\udc4e", T.down, -1]];
+    var votes = [["up", T.up, 1], ["down", T.down, -1]];
     var buttons = votes.map(function (v) {
-      var btn = el("button", { type: "button", "class": "mutu-vote mutu-vote-" + v[0], "aria-label": v[2],
-        title: v[2], "aria-pressed": item.vote === v[0] ? "true" : "false" }, v[1]);
+      var btn = el("button", { type: "button", "class": "mutu-vote mutu-vote-" + v[0], "aria-label": v[1],
+        title: v[1], "aria-pressed": item.vote === v[0] ? "true" : "false" });
+      btn.appendChild(thumb(v[0] === "down"));
       btn.disabled = !!item.vote;
       btn.addEventListener("click", function () {
         if (item.vote) { return; }
@@ -271,14 +300,29 @@
         buttons.forEach(function (b) { b.disabled = true; });
         btn.setAttribute("aria-pressed", "true");
         status.textContent = T.thanks;
-        postFeedback({ vote: v[3], question: item.question || "" });
+        postFeedback({ vote: v[2], question: item.question || "" });
         if (v[0] === "down") { box.appendChild(missingForm(item, status)); }
       });
       box.appendChild(btn);
       return btn;
     });
     box.appendChild(status);
-    log.appendChild(box);
+    return box;
+  }
+
+  var SVG = "http://www.w3.org/2000/svg";
+  var THUMB = "M2 21h4V9H2v12zm20-11a2 2 0 0 0-2-2h-6.3l1-4.6v-.3a1.5 1.5 0 0 0-.5-1.1L13.2 1 6.6 7.6A2 2 0 0 0 " +
+    "6 9v10a2 2 0 0 0 2 2h9a2 2 0 0 0 1.8-1.2l3-7.1c.1-.2.2-.5.2-.7v-2z";
+  function thumb(down) {
+    var svg = document.createElementNS(SVG, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", THUMB);
+    if (down) { path.setAttribute("transform", "rotate(180 12 12)"); }
+    svg.appendChild(path);
+    return svg;
   }
 
   function missingForm(item, status) {
@@ -351,29 +395,27 @@
     if (busy || !state.queue.length) { return; }
     busy = true;
     var item = state.queue[0], gen = generation;
-    log.appendChild(typing); scrollDown();
+    var follow = atBottom();
+    log.appendChild(typing);
+    if (follow) { scrollDown(); }
     post(item.message).then(function (resp) {
       if (resp.status >= 500) { throw new Error("server " + resp.status); }
       return resp.ok ? resp.json() : [{ text: T.error }];
     }).then(function (replies) {
       if (gen !== generation) { return; }
+      var stick = atBottom();  // read before anything is added: has the visitor scrolled up?
       state.queue.shift();
       if (!item.hidden) { state.history.push({ from: "user", text: item.display, at: item.at || Date.now() }); }
       var node = pendingNodes[item.id];
       if (node) { node.classList.remove("mutu-pending"); delete pendingNodes[item.id]; }
       if (typing.parentNode) { typing.parentNode.removeChild(typing); }
-      replies = Array.isArray(replies) ? replies : [];
-      var lastText = -1;
-      replies.forEach(function (r, i) { if (typeof r.text === "string" && r.text) { lastText = i; } });
-      replies.forEach(function (r, i) {
-        var reply = { from: "bot", text: typeof r.text === "string" ? r.text : "",
-          buttons: Array.isArray(r.buttons) ? r.buttons.slice(0, 8) : [], at: Date.now() };
-        if (i === lastText && !item.hidden) { reply.rate = true; reply.question = item.message; }
+      var first = null;
+      botItems(Array.isArray(replies) ? replies : [], item).forEach(function (reply) {
         state.history.push(reply);
-        renderMessage(reply);
+        first = first || renderMessage(reply);
       });
       save();
-      scrollDown();
+      reveal(first, stick);
       retryDelay = 1000;
       setStatus("online");
       busy = false;
@@ -387,6 +429,25 @@
       retryTimer = setTimeout(flush, retryDelay);
       retryDelay = Math.min(retryDelay * 2, 15000);
     });
+  }
+
+  // The replies as history items. A ``custom.mutu`` message marks the text just before it: an
+  // answer (feedback under it) or the consent (its full text behind « Détails »).
+  function botItems(replies, sent) {
+    var items = [];
+    replies.forEach(function (r) {
+      var mark = r && r.custom && typeof r.custom === "object" ? r.custom.mutu : null;
+      var last = items[items.length - 1];
+      if (mark && typeof mark === "object") {
+        if (last && mark.kind === "answer" && !sent.hidden) { last.kind = "answer"; last.question = sent.message; }
+        if (last && mark.kind === "consent" && typeof mark.details === "string") { last.details = mark.details; }
+        return;
+      }
+      if (!r || (typeof r.text !== "string" && !Array.isArray(r.buttons))) { return; }
+      items.push({ from: "bot", text: typeof r.text === "string" ? r.text : "",
+        buttons: Array.isArray(r.buttons) ? r.buttons.slice(0, 8) : [], at: Date.now() });
+    });
+    return items;
   }
 
   function ping() {
