@@ -100,3 +100,33 @@ def test_blend_averages_the_two_readings() -> None:
     assert dict(ranked) == pytest.approx({"faq/a": 0.5, "faq/b": 0.5, "faq/c": 0.0})
     ranked = blend({"faq/a": 0.1}, {"faq/b": 0.9}, weight=0.5)
     assert ranked[0] == ("faq/b", pytest.approx(0.45))
+
+
+def test_the_same_topic_again_is_said_as_such_never_as_a_false_nothing_more() -> None:
+    from actions.answer import same_again
+    plan = kb.Plan("topic", topic="sector_culture", thing="culture")
+    again = same_again(KNOWLEDGE, plan, "C'est quoi ce petit guide orange?", parse("faq", "sector_culture", 0.9))
+    assert again.again and (again.kind, again.topic) == ("topic", "sector_culture")
+    assert same_again(KNOWLEDGE, plan, "c'est tout?", parse("faq", "sector_culture", 0.9)).kind == "nothing_more"
+    dont_know = kb.Plan("dont_know", thing="halte", attribute="cout")
+    assert same_again(KNOWLEDGE, dont_know, "ça coûte combien?", parse("not_in_source")).kind == "nothing_more"
+
+
+def test_the_same_topic_again_gives_way_to_a_close_second_reading() -> None:
+    from actions.answer import same_again
+    plan = kb.Plan("topic", topic="forms_list", thing="forms")
+    close = parse("faq", "forms_list", 0.5, [("forms_list", 0.5), ("choose_form", 0.4)])
+    again = same_again(KNOWLEDGE, plan, "ok mais laquelle est la meilleure pour nous?", close)
+    assert (again.kind, again.topic, again.again) == ("topic", "choose_form", False)
+
+
+def test_a_follow_up_is_read_in_context_only_when_that_is_surer_and_about_the_last_thing() -> None:
+    from actions.answer import in_context
+    alone = parse("not_in_source")
+    contextual = parse("faq", "coordinator", 0.9)
+    assert in_context(alone, contextual, "coordinator")["response_selector"]["faq"]["response"][
+        "intent_response_key"] == "faq/coordinator"
+    assert in_context(alone, parse("faq", "tiess_guide", 0.9), "coordinator") is alone  # another thing
+    sure = parse("faq", "who_made", 0.9)
+    assert in_context(sure, contextual, "coordinator") is sure  # the message alone is sure
+    assert in_context(alone, contextual, None) is alone
