@@ -19,7 +19,7 @@ export PYTHONPATH := $(CURDIR)
 
 RASA := $(PY) -m rasa
 
-.PHONY: help venv model run shell validate test test-stories test-nlu test-scale scale-deps pytest eval eval-conv bench profile clean browser report
+.PHONY: help venv model run shell validate test test-stories test-nlu test-scale scale-deps pytest eval eval-conv eval-blind bench profile clean browser report
 
 help:
 	@echo "make run       install, train if needed, start the bot, the actions and the widget demo page"
@@ -29,6 +29,7 @@ help:
 	@echo "make report    the last 30 days in the terminal: answers, topics, feedback, missed questions"
 	@echo "make eval      shared FAQ evaluation against the running bot (needs ../shared)"
 	@echo "make eval-conv shared conversation evaluation against the running bot (needs ../shared)"
+	@echo "make eval-blind the blind sets and the attractor table (needs ../shared, MUTU_API_TOKEN)"
 	@echo "make bench     benchmarks (bench/results.md)"
 	@echo "make profile   where the Rasa server's time goes (bench/profile.md)"
 
@@ -100,9 +101,18 @@ test: validate $(MODEL) test-stories pytest test-scale test-nlu
 eval: $(STAMP)
 	$(PY) ../shared/eval/faq_eval.py ../shared/eval/questions.dev.yml --show-failures
 
-# Whole conversations (shared development set) against the running bot (needs ../shared).
+# Whole conversations (shared development and visitors sets) against the running bot (needs ../shared).
 eval-conv: $(STAMP)
 	$(PY) ../shared/eval/conv_eval.py ../shared/eval/conversations.dev.yml --show-failures
+	$(PY) ../shared/eval/conv_eval.py ../shared/eval/conversations.visitors.yml --show-failures
+
+# The blind sets written for each round (tests/blind/, scores in its README) and the attractor
+# table (which answer takes other topics' questions) against the running bot (needs ../shared).
+eval-blind: $(STAMP)
+	@for f in tests/blind/set*.yml; do echo "== $$f"; \
+	  $(PY) ../shared/eval/conv_eval.py $$f | tail -1; done
+	$(PY) -m bot.tools.attractors ../shared/eval/questions.dev.yml tests/questions.yml \
+	  ../shared/eval/conversations.visitors.yml tests/blind/set*.yml --token "$${MUTU_API_TOKEN:?set MUTU_API_TOKEN to the running bot's token}"
 
 # Our bot against Rasa's default config on the same data; writes bench/results.md (~10 min).
 bench: $(MODEL) scale-deps

@@ -299,5 +299,8 @@ class ActionAnswer(Action):
         if len(segments) >= 2 and (message.get("intent") or {}).get("name") in (
                 "faq", "not_in_source", "nlu_fallback", "out_of_scope"):
             return [(s.get("text") or "", s) for s in segments]
+        text = message.get("text") or ""
         parse = surer(message, metadata.get(QUESTION_KEY))
-        return [(message.get("text") or "", in_context(parse, metadata.get(CONTEXT_KEY), thing))]
+        if not kb.leans_on_context(kb.load(), text):
+            return [(text, parse)]
+        return [(text, in_context(parse, metadata.get(CONTEXT_KEY), thing))]

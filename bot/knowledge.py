@@ -109,7 +109,7 @@ existe existent exister dit disent parle parler avoir veux voudrais aimerais sav
 _PRONOUN = re.compile(r"\b(ils|elles|eux|leur|leurs|ces|cette|celle|celui|celle la|ca|ce|cela|il|elle|it|they|them|"
                       r"their|those|that|there)\b")
 _FIRST_PERSON = re.compile(r"\b(on|nous|nous autres|je|j|notre|nos|mon|ma|mes|chu|we|i|our|my)\b")
-_CONTACT = re.compile(r"\b(contacter|contacte|contact|joindre|rejoindre|appeler|appelle|telephoner|ecrire a|parler a|"
+_CONTACT = re.compile(r"\b(contacter|contacte|contact|joindre|rejoindre|appeler|telephoner|ecrire a|parler a|"
                       r"parler avec|reach|call|contact|courriel|email|e mail)\b")
 _FOLLOW = re.compile(r"^(et|pis|puis|and|what about|how about|ok|okay|pis pour|et pour|pis dans|et dans|"
                      r"et pour|pis avec|et avec)\b")
@@ -359,6 +359,22 @@ def _agrees(knowledge: Knowledge, plan: Plan, topic: str, strong: Sequence[Thing
     if plan.topic == topic or plan.thing in {t.key for t in strong}:
         return True
     return owner is not None and plan.thing == owner.key
+
+
+def leans_on_context(knowledge: Knowledge, text: str) -> bool:
+    """Does ``text`` only make sense with the last answer (« elle travaille pour qui? », « pis
+    combien? », « et en France? »): it names nothing itself and points back or is bare?"""
+    focused = focus_text(text)
+    flat = norm(focused)
+    words = flat.split()
+    things = mentioned(knowledge, focused, len(words) <= 6)
+    if any(not t.weak for t in things):
+        return False
+    pronoun = bool(_PRONOUN.search(flat)) and not _FIRST_PERSON.search(flat)
+    content = content_words(focused, things)
+    bare = len(content) <= (1 if len(words) <= 6 else 0)
+    follow = bool(_FOLLOW.match(flat)) and len(words) <= 14 and (pronoun or len(content) <= 3)
+    return bare or (pronoun and len(words) <= 8) or follow
 
 
 def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Context) -> Plan:

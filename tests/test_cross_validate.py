@@ -36,3 +36,11 @@ def test_another_seed_draws_other_folds() -> None:
 def test_fold_seed_option_is_taken_out_of_rasas_arguments() -> None:
     assert split_seed(["--nlu", "d", "--fold-seed", "7", "--folds", "3"]) == (7, ["--nlu", "d", "--folds", "3"])
     assert split_seed(["--nlu", "d"]) == (FOLD_SEED, ["--nlu", "d"])
+
+
+def test_attraction_counts_other_labels_examples_taken() -> None:
+    from bot.tools.check_nlu import attraction
+    report = {"a": {"support": 10, "confused_with": {"b": 2}, "f1-score": 0.8},
+              "b": {"support": 10, "confused_with": {}, "f1-score": 0.9},
+              "c": {"support": 10, "confused_with": {"b": 1}, "f1-score": 0.9}, "weighted avg": {}}
+    assert attraction(report)[0] == ("b", 3, 20, 0.15)

@@ -130,3 +130,15 @@ def test_a_follow_up_is_read_in_context_only_when_that_is_surer_and_about_the_la
     sure = parse("faq", "who_made", 0.9)
     assert in_context(sure, contextual, "coordinator") is sure  # the message alone is sure
     assert in_context(alone, contextual, None) is alone
+
+
+@pytest.mark.parametrize("text, leans", [
+    ("elle travaille pour qui?", True),
+    ("pis combien?", True),
+    ("pis comment ça marche pour les employés, c'est qui leur boss?", True),
+    ("ok et l'immobilier c'est une ressource qu'on peut mutualiser selon l'infographie?", False),
+    ("La Halte, elle a combien de membres?", False),  # names its thing
+    ("Bonjour, je m'appelle Pierre. On voudrait partager un minibus avec la popote roulante, ça se fait?", False),
+])
+def test_only_messages_that_lean_on_the_last_answer_are_read_in_its_context(text: str, leans: bool) -> None:
+    assert kb.leans_on_context(KNOWLEDGE, text) is leans
