@@ -3,7 +3,7 @@
 
 A message with two questions (the channel splits and parses them: bot/focus.py, bot/channels.py)
 gets both answers. The same answer is never given twice in a row. An English question gets the
-French answer and a one-line note in English.
+French answer and, once per conversation, a one-line note in English.
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ CONTACT_BUTTON = {"title": "Écrire à la coordonnatrice", "payload": "/contact_
 GUIDE_BUTTON = {"title": "Le guide du TIESS", "payload": "/faq/tiess_guide"}
 OTHER_BUTTON = {"title": "Autre chose", "payload": "/something_else"}
 STARTERS = ["/faq/def_mutualisation", "/faq/examples_list", "/help"]
+ENGLISH_RESPONSES = ("utter_english_note", "utter_english")  # either tells an English visitor how Mutu answers
 # What this action says in its own words ({placeholders} from bot/links.yml; checked by
 # tests/test_source_check.py like every other text). « L'infographie ne le dit pas »: bot/dont_know.py.
 NOTHING_MORE_REPLY = ("Je n'ai rien de plus à ce sujet : l'infographie n'en dit pas davantage. "
@@ -122,6 +123,16 @@ class Renderer:
         button = topic_button(thing.topic, self.labels) if thing else None
         text = dont_know.reply(self.knowledge, plan.thing, plan.attribute, self.values)
         self.dispatcher.utter_message(text=text, buttons=[CONTACT_BUTTON, button or GUIDE_BUTTON])
+
+    def english_note(self, text: str) -> None:
+        """The note in English, once per conversation (not after « Do you speak English? »'s answer)."""
+        if not is_english(text):
+            return
+        for event in self.tracker.events:
+            said = (event.get("metadata") or {}).get("utter_action") if event.get("event") == "bot" else None
+            if said in ENGLISH_RESPONSES or (event.get("event") == "action" and event.get("name") in ENGLISH_RESPONSES):
+                return
+        self.dispatcher.utter_message(response="utter_english_note")
 
     def _nothing_more(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
         self.dispatcher.utter_message(text=fill(NOTHING_MORE_REPLY, self.values),
@@ -234,8 +245,7 @@ class ActionAnswer(Action):
             renderer.render(plan, parse)
             kinds.append(plan.kind)
             context = context_after(plan, context)
-        if is_english(message.get("text") or ""):
-            dispatcher.utter_message(response="utter_english_note")
+        renderer.english_note(message.get("text") or "")
         events: List[EventType] = show_summary(dispatcher, tracker) if pending else []
         return events + [SlotSet("mutu_thing", context.thing), SlotSet("mutu_answer", context.answer),
                 SlotSet("mutu_attribute", context.attribute), SlotSet("mutu_offer", offers_coordinator(context))]

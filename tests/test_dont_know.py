@@ -166,3 +166,22 @@ def test_the_reply_check_wants_the_source_line_after_a_fact() -> None:
     assert reply_problems("halte", "cout", without)
     assert reply_problems("relait", "cout", render("L'infographie ne précise pas qui la dirige (Le Relait).\nX"))
 
+
+# --- the English note: once per conversation ---------------------------------------------------------
+def _english_messages(events: list) -> list:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from actions.answer import Renderer
+    from bot.payloads import load_responses
+    dispatcher = CollectingDispatcher()
+    tracker = Tracker("t", {}, {"text": "what is pooling"}, events, False, None, {}, "action_listen")
+    Renderer(dispatcher, load_responses(), tracker).english_note("what is the pooling of resources?")
+    return [m.get("response") for m in dispatcher.messages]
+
+
+def test_the_english_note_is_said_once_per_conversation() -> None:
+    assert _english_messages([]) == ["utter_english_note"]
+    said = [{"event": "bot", "text": "(Mutu answers in French…)", "metadata": {"utter_action": "utter_english_note"}}]
+    assert _english_messages(said) == []
+    welcomed = [{"event": "action", "name": "utter_english"}]
+    assert _english_messages(welcomed) == []
