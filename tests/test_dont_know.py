@@ -80,7 +80,7 @@ def test_the_audited_replies_read_as_whole_sentences() -> None:
     assert "Source : infographie « La mutualisation », section Quelques exemples de mutualisation" in relait
     assert "consultez « " not in relait
     halte = dk.reply(knowledge, "halte", "cout", v)
-    assert halte.startswith("L'infographie ne parle pas des coûts liés à La Halte : ni cotisation, ni prix, ni frais.")
+    assert halte.startswith("L'infographie ne précise pas les coûts liés à La Halte : ni cotisation, ni prix, ni frais.")
     assert "(La Halte)" not in halte and "offrait" in halte
     contrat = dk.reply(knowledge, "contrat", "cout", v)
     assert "(le contrat)" not in contrat and "(" not in contrat.split("\n")[0]
