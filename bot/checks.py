@@ -291,6 +291,7 @@ CLUMSY = {
     re.compile(r"\b\w+ pas utiles?\b(?! (?:de|à|d'))", re.IGNORECASE): "« pas utile » as an adjective: « peu utile », « inutile »",
     re.compile(r"\bsoit plus que\b", re.IGNORECASE): "« soit plus que … » reads as arithmetic: « alors que la limite est de … »",
     re.compile(r"\bsi c'en est\b", re.IGNORECASE): "« si c'en est »: name what it is",
+    re.compile(r"\bconsultez « [^»]{1,40} »\s*\.", re.IGNORECASE): "a button label presented as something to read",
 }
 
 

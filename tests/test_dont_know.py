@@ -139,6 +139,8 @@ FRENCH_RULES: Dict[str, Tuple[str, str]] = {
                       "Votre question compte 2\u00a0255 caractères, alors que la limite est de 2\u00a0000."),
     "si c'en est": ("L'infographie ne dit pas si c'en est.",
                     "L'infographie ne dit pas si le cas que vous décrivez est de la mutualisation."),
+    "button label": ("Ce qu'elle en dit : consultez « Le Relait ».",
+                     "Le bouton « Le Relait » donne sa fiche complète."),
     "words": (" ".join(["mot"] * 50) + ".", " ".join(["mot"] * 40) + "."),
 }
 
