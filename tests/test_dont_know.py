@@ -15,7 +15,11 @@ from bot import dont_know as dk
 from bot import knowledge as kb
 from bot.checks import (SOURCE_LINE, french_problems, link_problems, pronoun_problems, render, source_problems,
                         values)
+from bot.text import fold
+from tests.conv_player import BEHAVIOURS
 
+# What the conversation tests read as « the infographic does not say » (tests/conv_player.py).
+DONT_KNOW_PHRASES = BEHAVIOURS["dont_know"]["all"][0]
 REVIEW_FILE = Path(__file__).resolve().parent / "dont_know_replies.txt"
 MAX_REPLY_CHARS = 650  # chat-sized: sentence, what the infographic says, Source line, offer
 
@@ -37,6 +41,8 @@ def reply_problems(thing: Optional[str], attribute: Optional[str], text: str) ->
         problems.append(f"{where}: a reply that says what the infographic says needs its Source line")
     if not body.startswith("L'infographie") and "l'infographie" not in body:
         problems.append(f"{where}: the first sentence must say what the infographic does not say")
+    if not any(fold(phrase) in fold(body) for phrase in DONT_KNOW_PHRASES):
+        problems.append(f"{where}: none of the phrases the conversation tests read as « not said »")
     if len(text) > MAX_REPLY_CHARS:
         problems.append(f"{where}: {len(text)} characters, want at most {MAX_REPLY_CHARS}")
     if "{" in text or "}" in text:
