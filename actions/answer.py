@@ -3,7 +3,7 @@
 
 A message with two questions (the channel splits and parses them: bot/focus.py, bot/channels.py)
 gets both answers. The same answer is never given twice in a row. An English question gets the
-French answer and a one-line note in English.
+French answer and, once per conversation, a one-line note in English.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot import knowledge as kb
+from bot import dont_know, knowledge as kb
 from actions.inquiry import ActionEditInquiry, correction, show_summary, summary_pending
 from actions.topics import suggestions
 from bot import settings
@@ -31,13 +31,9 @@ CONTACT_BUTTON = {"title": "Écrire à la coordonnatrice", "payload": "/contact_
 GUIDE_BUTTON = {"title": "Le guide du TIESS", "payload": "/faq/tiess_guide"}
 OTHER_BUTTON = {"title": "Autre chose", "payload": "/something_else"}
 STARTERS = ["/faq/def_mutualisation", "/faq/examples_list", "/help"]
+ENGLISH_RESPONSES = ("utter_english_note", "utter_english")  # either tells an English visitor how Mutu answers
 # What this action says in its own words ({placeholders} from bot/links.yml; checked by
-# tests/test_source_check.py like every other text).
-DONT_KNOW_REPLY = ("L'infographie ne précise pas {what}{about}.{known} Pour aller plus loin, consultez le guide "
-                   "{tiess_guide_ref}, ou écrivez à {coordinator_name}, qui peut vous répondre directement.")
-NO_INFORMATION_REPLY = ("L'infographie ne donne pas cette information. Pour aller plus loin, consultez le guide "
-                        "{tiess_guide_ref}, ou écrivez à {coordinator_name}, qui peut vous répondre directement.")
-KNOWN_REPLY = " Ce qu'elle en dit : consultez « {title} »."
+# tests/test_source_check.py like every other text). « L'infographie ne le dit pas »: bot/dont_know.py.
 AGAIN_REPLY = "Je n'ai rien d'autre sur ce sujet; voici de nouveau ce que dit l'infographie :"
 NOTHING_MORE_REPLY = ("Je n'ai rien de plus à ce sujet : l'infographie n'en dit pas davantage. "
                       "{coordinator_name}, {coordinator_title}, peut vous répondre ({contact_email}).")
@@ -123,7 +119,7 @@ class Renderer:
         self.values = _values()
 
     def source(self, thing: kb.Thing) -> str:
-        return fill(self.knowledge.source_line, {**self.values, "section": thing.section})
+        return fill(dont_know.source_line(self.knowledge, thing.section), self.values)
 
     def render(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
         getattr(self, f"_{plan.kind}")(plan, parse)
@@ -137,22 +133,28 @@ class Renderer:
         if plan.again:
             self.dispatcher.utter_message(text=AGAIN_REPLY)
         thing = self.knowledge.things[plan.thing or ""]
-        text = fill(plan.text or "", self.values) + "\n" + self.source(thing)
+        text = fill(plan.text or "", self.values)
+        if "\nSource :" not in text:  # a fact from another section carries its own Source line
+            text += "\n" + self.source(thing)
         buttons = [b for b in [topic_button(thing.topic, self.labels)] if b]
         self.dispatcher.utter_message(text=text, buttons=buttons + [CONTACT_BUTTON], json_message=ANSWER_MARK)
 
     def _dont_know(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
         thing = self.knowledge.things.get(plan.thing or "")
-        what = plan.text or self.knowledge.what.get(plan.attribute or "", "")
         button = topic_button(thing.topic, self.labels) if thing else None
-        if not what:
-            text = fill(NO_INFORMATION_REPLY, self.values)
-        else:
-            about = f" ({fill(thing.label, self.values)})" if thing else ""
-            known = KNOWN_REPLY.format(title=button["title"]) if button else ""
-            text = fill(DONT_KNOW_REPLY, {**self.values, "what": what, "about": about, "known": known})
+        text = dont_know.reply(self.knowledge, plan.thing, plan.attribute, self.values)
         self.dispatcher.utter_message(text=text, buttons=[CONTACT_BUTTON, button or GUIDE_BUTTON],
                                       json_message=ANSWER_MARK)
+
+    def english_note(self, text: str) -> None:
+        """The note in English, once per conversation (not after « Do you speak English? »'s answer)."""
+        if not is_english(text):
+            return
+        for event in self.tracker.events:
+            said = (event.get("metadata") or {}).get("utter_action") if event.get("event") == "bot" else None
+            if said in ENGLISH_RESPONSES or (event.get("event") == "action" and event.get("name") in ENGLISH_RESPONSES):
+                return
+        self.dispatcher.utter_message(response="utter_english_note")
 
     def _nothing_more(self, plan: kb.Plan, parse: Dict[str, Any]) -> None:
         self.dispatcher.utter_message(text=fill(NOTHING_MORE_REPLY, self.values),
@@ -285,8 +287,7 @@ class ActionAnswer(Action):
             renderer.render(plan, parse)
             kinds.append(plan.kind)
             context = context_after(plan, context)
-        if is_english(message.get("text") or ""):
-            dispatcher.utter_message(response="utter_english_note")
+        renderer.english_note(message.get("text") or "")
         events: List[EventType] = show_summary(dispatcher, tracker) if pending else []
         return events + [SlotSet("mutu_thing", context.thing), SlotSet("mutu_answer", context.answer),
                 SlotSet("mutu_attribute", context.attribute), SlotSet("mutu_offer", offers_coordinator(context))]

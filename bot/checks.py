@@ -31,6 +31,7 @@ ALLOWLIST = ROOT / "tests" / "source_allowlist.yml"  # reviewed with the tests
 KNOWLEDGE = ROOT / "bot" / "knowledge.yml"
 CHANNELS = ROOT / "bot" / "channels.py"
 ANSWER = ROOT / "actions" / "answer.py"
+DONT_KNOW = ROOT / "bot" / "dont_know.py"
 DELIVERY = ROOT / "bot" / "inquiries" / "delivery.py"
 
 # The section titles of the infographic, as the « Source » lines name them.
@@ -41,8 +42,7 @@ SECTIONS = ("De quoi parle-t-on ?", "Définitions", "Les éléments de mutualisa
 SOURCE_LINE = re.compile(
     r"^(?P<word>Sources?) : infographie « La mutualisation », (?:en-tête et )?sections? (?P<sections>.+?)"
     r"(?P<tail>, d'après le \[(?:Larousse|CNRTL)\]\([^()\s]+\)"
-    r"|; \[site du RCAAQ\]\([^()\s]+\)"
-    r"| \(le nom complet de l'organisme n'y figure pas\))?$")
+    r"|; \[site du RCAAQ\]\([^()\s]+\))?$")
 MAX_ANSWER_CHARS = 600  # before the « Source » line; aim for about 450
 
 PLACEHOLDER = re.compile(r"\{[^{}\n]*\}")
@@ -178,7 +178,8 @@ def knowledge_texts(path: Path = KNOWLEDGE) -> List[Text]:
         if isinstance(value, dict):
             for key, item in value.items():
                 walk(item, f"{where}.{key}", shown or key in ("text", "label", "source_line", "section",
-                                                               "facts", "unknown", "what"))
+                                                               "facts", "unknown", "what", "summary",
+                                                               "called", "phrasing"))
         elif isinstance(value, list):
             for item in value:
                 walk(item, where, shown)
@@ -197,7 +198,8 @@ def all_texts() -> List[Text]:
     texts: List[Text] = []
     for path in response_paths():
         texts += response_texts(path)
-    return texts + python_texts(CHANNELS) + python_texts(DELIVERY) + python_texts(ANSWER) + knowledge_texts()
+    return texts + python_texts(CHANNELS) + python_texts(DELIVERY) + python_texts(ANSWER) + python_texts(DONT_KNOW) \
+        + knowledge_texts()
 
 
 @lru_cache(maxsize=1)
@@ -269,6 +271,30 @@ def link_problems(where: str, shown: str) -> List[str]:
     return problems
 
 
+# Machine or archival wording a visitor cannot use.
+MACHINE_WORDS = re.compile(r"non conservée?s?|n'a pas été conservée?|(?:D|d)'après l'article cité|"
+                           r"\(le nom complet de l'organisme n'y figure pas\)", re.IGNORECASE)
+# An internal label appended in parentheses at the end of a sentence: « … frais) (le contrat). »
+INTERNAL_LABEL = re.compile(r"\((?:le|la|les|l')\s?[^()]{1,60}\)(?=\s*[.!?]?\s*(?:\n|$))", re.IGNORECASE)
+TWO_PARENTHESES = re.compile(r"\([^()\n]*\)\s*\([^()\n]*\)")
+# « préciser » with a partitive object: « ne précise pas de modèle », « d'exemple ».
+PRECISER_DE = re.compile(r"\bpr[ée]cis(?:e|es|ent|er|é|ée)\s+(?:pas\s+|plus\s+|jamais\s+|rien\s+)?(?:de|d'|d’)(?=\s|\w)",
+                         re.IGNORECASE)
+PRECISE = re.compile(r"\bpr[ée]cis(?:e|es|ent|er|é|ée)\b", re.IGNORECASE)
+PRECIS = re.compile(r"\bpr[ée]cis(?:e|es|ion|ions|ément)?\b", re.IGNORECASE)
+SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+MAX_SENTENCE_WORDS = 45
+# Facts of 2023 told in the present tense (the infographic dates from 2023).
+DATED_PRESENT = re.compile(r"\b(?:La Halte (?:offre|compte)|(?:les|Les) deux CDC partagent)\b")
+# « Réponse pas utile », « soit plus que les 2 000 permis », « si c'en est »
+CLUMSY = {
+    re.compile(r"\b\w+ pas utiles?\b(?! (?:de|à|d'))", re.IGNORECASE): "« pas utile » as an adjective: « peu utile », « inutile »",
+    re.compile(r"\bsoit plus que\b", re.IGNORECASE): "« soit plus que … » reads as arithmetic: « alors que la limite est de … »",
+    re.compile(r"\bsi c'en est\b", re.IGNORECASE): "« si c'en est »: name what it is",
+    re.compile(r"\bconsultez « [^»]{1,40} »\s*\.", re.IGNORECASE): "a button label presented as something to read",
+}
+
+
 def french_problems(where: str, shown: str) -> List[str]:
     problems = []
     shown = EMAIL.sub("X", URL.sub("X", MD_LINK.sub(lambda m: m.group(1), shown)))
@@ -284,6 +310,48 @@ def french_problems(where: str, shown: str) -> List[str]:
                             f"« {number} »")
     if re.search(r"\bnon merci\b", shown, re.IGNORECASE):
         problems.append(f"{where}: « Non, merci » (with a comma)")
+    for match in PRECISER_DE.finditer(shown):
+        problems.append(f"{where}: « préciser » takes no partitive object (« ne donne pas de modèle »): "
+                        f"« {match.group()} »")
+    for match in SENTENCE.finditer(shown):
+        sentence = match.group()
+        if PRECISE.search(sentence) and len(PRECIS.findall(sentence)) >= 2:
+            problems.append(f"{where}: « précise » and « précis… » in one sentence: « {sentence.strip()[:80]} »")
+        words = len(re.findall(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", sentence))
+        if words > MAX_SENTENCE_WORDS:
+            problems.append(f"{where}: a sentence of {words} words (at most {MAX_SENTENCE_WORDS}): "
+                            f"« {sentence.strip()[:60]}… »")
+    for match in TWO_PARENTHESES.finditer(shown):
+        problems.append(f"{where}: two parenthesised groups in a row: « {match.group()} »")
+    for match in INTERNAL_LABEL.finditer(shown):
+        problems.append(f"{where}: an internal label appended in parentheses: « {match.group()} »")
+    for match in MACHINE_WORDS.finditer(shown):
+        problems.append(f"{where}: machine or archival wording a visitor cannot use: « {match.group()} »")
+    for match in DATED_PRESENT.finditer(shown):
+        problems.append(f"{where}: a fact of 2023 in the present tense (« selon l'infographie (2023), … "
+                        f"offrait »): « {match.group()} »")
+    for pattern, advice in CLUMSY.items():
+        for match in pattern.finditer(shown):
+            problems.append(f"{where}: {advice}: « {match.group()} »")
+    return problems
+
+
+# Object pronouns before a verb (« qui la dirige », « où le trouver »), by the gender they need.
+_PRONOUN_BEFORE_VERB = re.compile(r"\b(?:qui|où|comment) (les|le|la|l')(?: |(?<='))(?=[a-zéèêâ]+(?:er|ir|re|oir|ige|igent|ent)\b)")
+_PRONOUN_GENDER = {"le": ("m",), "la": ("f",), "les": ("mp", "fp"), "l'": ("m", "f")}
+_SUMMARY_PRONOUN = re.compile(r"^Elle (les|le|la|l')(?: |(?<='))")
+
+
+def pronoun_problems(where: str, shown: str, gender: str) -> List[str]:
+    """Pronouns that stand for the thing of a reply must agree with it (``gender``: m, f, mp, fp):
+    « qui la dirige » about Le Relait is wrong."""
+    problems = []
+    first = shown.split("\n", 1)[0]
+    found = [m.group(1) for m in _PRONOUN_BEFORE_VERB.finditer(first)]
+    found += [m.group(1) for s in SENTENCE.finditer(first) for m in [_SUMMARY_PRONOUN.match(s.group().strip())] if m]
+    for pronoun in found:
+        if gender not in _PRONOUN_GENDER[pronoun]:
+            problems.append(f"{where}: « {pronoun} » does not agree with a thing of gender « {gender} »")
     return problems
 
 

@@ -83,7 +83,7 @@ ATTRIBUTES: List[Tuple[str, str]] = [
 # Combined FAQ confidence (bot/knowledge.faq_choice) above which the classifiers' topic beats a
 # cue word, and under which an unnamed question gets « vouliez-vous dire… » instead of a guess.
 CONFIDENT = 0.6
-UNSURE = 0.3
+UNSURE = 0.12
 # Attributes answered by the thing's full answer when asked in a short follow-up.
 GENERIC = {"quoi"}
 # Attributes worth a « ne précise pas » even without a named thing (in-domain by themselves).
