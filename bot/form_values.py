@@ -55,7 +55,7 @@ def _clauses(text: str, brackets: bool = True) -> List[str]:
     """``text`` cut at commas, semicolons, sentence ends and line breaks (not inside addresses);
     at brackets too unless ``brackets`` is False (« Centre (CAB) de Rimouski »)."""
     cuts = r"[,;!?\n()]+" if brackets else r"[,;!?\n]+"
-    parts = re.split(cuts + r"|\.(?=\s|$)|\s[-–—:]\s|\s+(?:et|and|pis)\s+(?=mon |ma |my |j'|je )", text)
+    parts = re.split(cuts + r"|(?<!\b\w)(?<!\b[Ss]t)(?<!\b[Ss]te)(?<!\b[Dd]r)\.(?=\s|$)|\s[-–—:]\s|\s+(?:et|and|pis)\s+(?=mon |ma |my |j'|je )", text)
     return [p.strip(" .-–—:«»\"") for p in parts if p and p.strip(" .-–—:«»\"")]
 
 
@@ -196,7 +196,9 @@ def read_correction(text: str) -> Optional[Correction]:
         after = folded[said.end():]
         if said.group("complaint"):
             return Correction(field, _cut(original, said.end(), len(original)), True)
-        if re.match(rf"\s*{_VALUE_CUE}\s*\S", after) or (not after.strip() and len(folded.split()) <= 3):
+        before = _strip_fillers(folded[:said.start()])
+        alone = not after.strip(" .!") and (not before or bool(OOPS.fullmatch(before.strip(" ,"))))
+        if re.match(rf"\s*{_VALUE_CUE}\s*\S", after) or alone:
             return Correction(field, _cut(original, said.end(), len(original)), False)
     return None
 
@@ -252,7 +254,10 @@ def _name_shaped(candidate: str) -> bool:
     folded = [fold(t).strip(".") for t in tokens]
     if not all(_NAME_TOKEN.match(t) for t in tokens):
         return False
-    words = [w for t in folded for w in re.split(r"['-]", t) if w]
+    if folded[0] in _PARTICLES and tokens[0][:1].islower():
+        return False  # « le contrat », « la halte »: a name starts with a particle only capitalised
+    initials = {i for i, t in enumerate(tokens) if re.fullmatch(r"[^\W\d_]\.", t)}  # « Anne A. Roy »
+    words = [w for i, t in enumerate(folded) if i not in initials for w in re.split(r"['-]", t) if w]
     if any(w in _NOT_NAME and w not in _PARTICLES for w in words):
         return False
     return not all(w in _PARTICLES for w in words)
@@ -419,6 +424,8 @@ def question_problem(text: str, limit: int) -> Tuple[str, int]:
 # --- the privacy answer -------------------------------------------------------------------------
 
 def privacy_text(consent_text: str) -> str:
-    """What the consent text says about the data, without its questions (« Acceptez-vous ? »)."""
+    """What the consent text says about the data, without its offer (« Je peux transmettre … »)
+    and its questions (« Acceptez-vous ? »)."""
     sentences = re.split(r"(?<=[.!?])\s+", (consent_text or "").strip())
-    return " ".join(s for s in sentences if s and not s.rstrip().endswith("?")).strip()
+    return " ".join(s for s in sentences
+                    if s and not s.rstrip().endswith("?") and not s.startswith("Je peux")).strip()

@@ -26,6 +26,7 @@ from bot.form_values import (EMAIL, NAME, ORGANISATION, QUESTION, asks_to_write,
     ("Je m'appelle Josée Gagnon-Roy, je travaille à la CDC de Magog", "Josée Gagnon-Roy"),
     ("Jean de la Fontaine", "Jean de la Fontaine"),
     ("Zoé Côté-Bélanger", "Zoé Côté-Bélanger"),
+    ("Anne B. Roy", "Anne B. Roy"), ("Anne A. Roy", "Anne A. Roy"), ("Jean St. Pierre.", "Jean St. Pierre"),
 ])
 def test_a_name_is_read_without_its_lead_in(text: str, name: str) -> None:
     assert read_name(text).kind == "value"
@@ -36,6 +37,7 @@ def test_a_name_is_read_without_its_lead_in(text: str, name: str) -> None:
     "pourquoi vous avez besoin de mon nom?", "c'est quoi la cantine pour tous?", "/faq/form_contrat",
     "/faq/examples_list", "bonjour", "non", "euh", "je sais pas", "attends, c'est quoi déjà la mutualisation?",
     "en fait laissez faire, je vais juste lui écrire moi-même", "Je peux laisser ma question à quelqu'un?",
+    "le contrat", "la coentreprise",
 ])
 def test_what_is_not_a_name_is_never_a_name(text: str) -> None:
     assert read_name(text).value is None
@@ -132,7 +134,8 @@ def test_corrections_name_their_field_and_keep_the_new_value(text: str, field: s
     assert correction_value_text(found.rest) == value_text
 
 
-@pytest.mark.parametrize("text", ["Je peux laisser ma question à quelqu'un?", "Julie Bédard",
+@pytest.mark.parametrize("text", ["Je peux laisser ma question à quelqu'un?", "Julie Bédard", "envoie ma question",
+                                  "oui c'est beau, envoyez ma demande",
                                   "pourquoi vous avez besoin de mon nom?", "/edit_inquiry",
                                   "Quelle est l'adresse de la Cantine pour tous?"])
 def test_not_a_correction(text: str) -> None:
@@ -161,8 +164,9 @@ def test_privacy_questions(text: str, privacy: bool) -> None:
 
 
 def test_the_privacy_answer_is_the_consent_text_without_its_question() -> None:
-    consent = "Je peux transmettre votre question. Ils sont supprimés après {retention_days} jours. Acceptez-vous ?"
-    assert privacy_text(consent) == "Je peux transmettre votre question. Ils sont supprimés après {retention_days} jours."
+    consent = ("Je peux transmettre votre question. Ils servent à vous répondre. Ils sont supprimés après "
+               "{retention_days} jours. Acceptez-vous ?")
+    assert privacy_text(consent) == "Ils servent à vous répondre. Ils sont supprimés après {retention_days} jours."
 
 
 @pytest.mark.parametrize("text", [
