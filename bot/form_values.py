@@ -88,6 +88,8 @@ LEAVE = re.compile(
     r"je vais (?:juste |plutot |simplement )?(?:lui |leur |vous )?(?:ecrire|envoyer un courriel|envoyer un mail|"
     r"la contacter|les contacter|l'appeler|la joindre|lui envoyer un courriel)(?: moi-meme| moi meme| directement| par moi-meme)|"
     r"je (?:lui |vous )?(?:ecrirai|ecris) (?:moi-meme|moi meme|directement)|"
+    r"je vais (?:plutot |juste |simplement )?(?:lui|leur) (?:ecrire|telephoner|envoyer un courriel)|"
+    r"je vais (?:plutot |juste |simplement )?(?:l'appeler|la contacter|la joindre|lui parler)|"
     r"j'ai change d'idee|je change d'idee|tant pis|cancel|never ?mind|forget it|i'll (?:just )?write|"
     r"(?:n')?envo(?:ie|yez) (?:rien|pas)|ne (?:l'|la |le )?envo(?:ie|yez) (?:pas|rien)|finalement non|"
     r"non,? finalement)\b")
@@ -263,6 +265,22 @@ def _name_shaped(candidate: str) -> bool:
     return not all(w in _PARTICLES for w in words)
 
 
+# « Marie Roy de la CDC du Granit »: the name stops where an organisation starts.
+_ORG_AFTER_NAME = re.compile(
+    r"\s+(?:de la|de l'|du|des|de|d'|chez|pour|à|a|au|aux|with|from|at)\s*(?=[A-Z]{2,}\b|(?i:cdc|coop\w*|centre|"
+    r"maison|corporation|table|regroupement|association|fondation|mrc|ville|municipalit\w*|universit\w*|[ée]cole|"
+    r"organisme|ferme|comit[ée]\w*|conseil|soci[ée]t[ée]|entreprise|groupe|r[ée]seau|caisse|c[ée]gep|cisss|ciusss|"
+    r"clsc|p[ôo]le|carrefour|centraide)\b)")
+
+
+def _with_given_name(candidate: str, original: str) -> str:
+    """« Tremblay, Marie »: a single-word name followed by another one after a comma is kept whole."""
+    if " " in candidate:
+        return candidate
+    match = re.search(re.escape(candidate) + r"\s*,\s*([^\W\d_]+(?:['-][^\W\d_]+)*)\s*[.!]?\s*$", original)
+    return f"{candidate}, {match.group(1)}" if match and _name_shaped(match.group(1)) else candidate
+
+
 def read_name(text: str) -> Reading:
     """« Je m'appelle Josée Gagnon-Roy » → Josée Gagnon-Roy; « My name is Sarah O'Connor » → Sarah
     O'Connor; « pourquoi vous avez besoin de mon nom? » → other."""
@@ -284,9 +302,9 @@ def read_name(text: str) -> Reading:
             continue
         start = folded.find(stripped)
         candidate = _cut(clause, start, start + len(stripped)) if start >= 0 else stripped
-        candidate = candidate.strip(" .,:;!\"«»")
+        candidate = _ORG_AFTER_NAME.split(candidate.strip(" .,:;!\"«»"))[0].strip()
         if _name_shaped(candidate):
-            return Reading("value", candidate)
+            return Reading("value", _with_given_name(candidate, original))
         if "?" not in original and not had_lead:
             return OTHER  # the message's first words are a sentence, not a name
     return OTHER
@@ -317,17 +335,35 @@ def find_email(text: str) -> Optional[str]:
     return None
 
 
+_BEFORE_ADDRESS = {"voici", "voila", "bon", "ben", "correct", "plutot", "desole", "desolee", "here", "ici", "alors",
+                   "donc", "soit", "moi", "ecrivez", "ecrivez-moi", "ecrire", "m'ecrire", "contact", "utilisez"}
+
+
+def _split_address(text: str, address: str) -> bool:
+    """Is the word right before ``address`` (no punctuation between) a name-like word rather than
+    a lead-in (« c'est », « à », « courriel »)? Then the visitor may have typed a space in it."""
+    start = text.find(address)
+    before = re.search(r"([^\W\d_]+(?:['-][^\W\d_]+)*) $", text[:start]) if start > 0 else None
+    if not before:
+        return False
+    word = fold(before.group(1))
+    parts = re.split(r"['-]", word)
+    return not any(p in _NOT_NAME or p in _BEFORE_ADDRESS for p in parts + [word])
+
+
 def read_email(text: str) -> Reading:
     """An address anywhere in the message (« c'est marc@exemple.org merci »); spelled-out « (at) »
     accepted when the result is well formed; a failed attempt is ``invalid``; a sentence is other."""
     if is_payload(text):
         return OTHER
     found = find_email(text)
+    if found and _split_address(_norm(text), found):
+        return INVALID  # « marie roy@gmail.com »: part of the address may be the word before it
     if found:
         return Reading("value", found)
     spelled = _DOT.sub(".", _AT.sub("@", _norm(text)))
     found = find_email(spelled)
-    if found and len(_norm(text).split()) <= 6:
+    if found and len(_norm(text).split()) <= 10:
         return Reading("value", found)
     stripped = _strip_fillers(_folded(text))
     if _ADDRESS_ATTEMPT.search(_norm(text)) or (stripped and " " not in stripped and "." in stripped):
@@ -351,7 +387,9 @@ NO_ORGANISATION = re.compile(
     r"(?:simple )?citoyen(?:ne)?|a titre (?:personnel|individuel)|a mon compte|a mon propre compte|"
     r"travailleu(?:r|se) autonome|pigiste|particulier|particuliere|pour moi-meme|pour moi meme|personnel|"
     r"retraite|retraitee|je ne travaille (?:pas|pour aucun)|je travaille pas|sans emploi|independant(?:e)?|"
-    r"pas (?:d')?(?:organisme|organisation)|je (?:ne )?(?:represente|fais partie d') ?(?:aucun|personne|rien))\b")
+    r"pas (?:d')?(?:organisme|organisation)|je prefere (?:ne )?pas (?:le )?(?:dire|repondre|preciser)|"
+    r"pas envie de (?:le )?dire|"
+    r"je (?:ne )?(?:represente|fais partie d') ?(?:aucun|personne|rien))\b")
 _ORG_LEAD = re.compile(
     r"^(?:(?:je suis (?:la |le |une? )?(?:directrice|directeur|coordonnatrice|coordonnateur|agente?|responsable|"
     r"presidente?|intervenante?|employee?|benevole|membre|travailleuse|travailleur)(?:\s+generale?)?|"

@@ -26,7 +26,9 @@ from bot.form_values import (EMAIL, NAME, ORGANISATION, QUESTION, asks_to_write,
     ("Je m'appelle Josée Gagnon-Roy, je travaille à la CDC de Magog", "Josée Gagnon-Roy"),
     ("Jean de la Fontaine", "Jean de la Fontaine"),
     ("Zoé Côté-Bélanger", "Zoé Côté-Bélanger"),
-    ("Anne B. Roy", "Anne B. Roy"), ("Anne A. Roy", "Anne A. Roy"), ("Jean St. Pierre.", "Jean St. Pierre"),
+    ("Anne B. Roy", "Anne B. Roy"), ("Anne A. Roy", "Anne A. Roy"),
+    ("Je suis Marie Roy de la CDC du Granit", "Marie Roy"), ("Tremblay, Marie", "Tremblay, Marie"),
+    ("Luc Gagnon de Coopérative Agricole", "Luc Gagnon"), ("Jean St. Pierre.", "Jean St. Pierre"),
 ])
 def test_a_name_is_read_without_its_lead_in(text: str, name: str) -> None:
     assert read_name(text).kind == "value"
@@ -53,13 +55,15 @@ def test_what_is_not_a_name_is_never_a_name(text: str) -> None:
     ("oups je me suis trompé, c'est marcandre.tremblay@gmail.com", "marcandre.tremblay@gmail.com"),
     ("<marc@exemple.org>", "marc@exemple.org"),
     ("marc (arobase) exemple.org", "marc@exemple.org"),
+    ("marie point roy arobase gmail point com", "marie.roy@gmail.com"),
+    ("écrivez-moi au luc@exemple.org svp", "luc@exemple.org"), ("ok. eric.belanger@uqar.ca", "eric.belanger@uqar.ca"),
 ])
 def test_an_address_is_found_anywhere_in_the_message(text: str, address: str) -> None:
     assert read_email(text).kind == "value" and read_email(text).value == address
 
 
 @pytest.mark.parametrize("text, kind", [
-    ("marc.gagnon(at)exemple", "invalid"), ("melanie.pelletier.videotron.ca", "invalid"), ("marie@", "invalid"),
+    ("marc.gagnon(at)exemple", "invalid"), ("marie roy@gmail.com", "invalid"), ("melanie.pelletier.videotron.ca", "invalid"), ("marie@", "invalid"),
     ("en fait laissez faire, je vais juste lui écrire moi-même", "other"), ("non merci, j'arrête là", "other"),
     ("attendez, est-ce que mes données vont être partagées?", "other"), ("/faq/form_contrat", "other"),
 ])
@@ -89,6 +93,7 @@ def test_an_organisation_is_read_without_its_lead_in(text: str, organisation: st
 @pytest.mark.parametrize("text", [
     "pas d'organisme", "je suis citoyenne", "à mon compte, je suis consultant", "passer", "aucun", "n/a", "skip",
     "non j'en ai pas", "je suis citoyenne, pas d'organisme", "j'écris à titre personnel", "aucun finalement",
+    "je préfère ne pas le dire", "je suis retraitée", "travailleuse autonome",
     "l'organisme c'est pas ça, j'ai pas d'organisme, je suis citoyenne",
 ])
 def test_no_organisation_in_words_is_none(text: str) -> None:
@@ -146,6 +151,7 @@ def test_not_a_correction(text: str) -> None:
     ("en fait laissez faire, je vais juste lui écrire moi-même", True), ("non merci, j'arrête là", True),
     ("ah pis laissez faire", True), ("oublie ça", True), ("STOP", True), ("cancel", True),
     ("c'est ben trop compliqué votre affaire, laissez faire", True), ("ah pis je vais lui écrire moi-même finalement", True),
+    ("je vais plutôt lui téléphoner", True), ("bof, laisse tomber", True),
     ("Marie Roy", False), ("passer", False), ("/cancel", False), ("comment arrêter une entente?", False),
 ])
 def test_leaving_in_words(text: str, leaves: bool) -> None:
