@@ -18,7 +18,7 @@ from bot import settings
 from bot.form_values import (EMAIL, NAME, ORGANISATION, QUESTION, Reading, correction_value_text, find_email,
                              is_oops, is_payload, is_privacy_question, privacy_text, question_problem,
                              read_correction, read_email, read_name, read_organisation, read_question,
-                             says_no_email, valid_email, wants_to_leave, asks_to_write)
+                             says_no_email, says_to_stop, valid_email, wants_to_leave, asks_to_write)
 from bot.inquiries.store import NewInquiry, OutboxStore, conversation_key
 from bot.nlg import response_values
 from bot.text import fold, one_line, strip_control
@@ -158,13 +158,19 @@ class Step:
         self.slot, self.text, self.intent, self.confidence = slot, text, intent, confidence
 
     def leaves(self) -> bool:
-        if self.intent == "cancel" and (is_payload(self.text) or self.confidence >= 0.9):
-            return self.slot != ORGANISATION or read_organisation(self.text).kind != "none"
-        if not wants_to_leave(self.text):
+        """« laissez faire », « j'arrête », the « Annuler » button… A « non merci » to the optional
+        organisation skips it; at the question step only a short message that asks nothing leaves."""
+        if is_payload(self.text):
+            return self.intent == "cancel"
+        words = len(self.text.split())
+        in_words = wants_to_leave(self.text)
+        if not (in_words or (self.intent == "cancel" and self.confidence >= 0.9)):
             return False
-        if self.slot == ORGANISATION and read_organisation(self.text).kind == "none" and "arret" not in fold(self.text):
-            return False  # « non merci » to an optional organisation skips it
-        return self.slot != QUESTION or (len(self.text.split()) <= 12 and "?" not in self.text)
+        if self.slot == ORGANISATION and read_organisation(self.text).kind == "none":
+            return says_to_stop(self.text)
+        if self.slot == QUESTION:  # the question itself may speak of stopping or cancelling something
+            return "?" not in self.text and (words <= 12 if in_words else words <= 4)
+        return True
 
     def asks_about_privacy(self) -> bool:
         if not is_privacy_question(self.text):

@@ -97,6 +97,11 @@ LEAVE_ALONE = re.compile(r"^(?:non merci|stop|arrete|non,? (?:c'est )?(?:correct
 WRITE_MYSELF = re.compile(r"\b(?:moi-meme|moi meme|directement|par moi-meme)\b")
 
 
+def says_to_stop(text: str) -> bool:
+    """Leaving said in so many words (« j'arrête », « laissez faire »), not a bare « non merci »."""
+    return not is_payload(text) and bool(LEAVE.search(_folded(text)))
+
+
 def wants_to_leave(text: str) -> bool:
     """« laissez faire », « j'arrête », « non merci, j'arrête là », « je vais lui écrire moi-même »."""
     folded = _folded(text)

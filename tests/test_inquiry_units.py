@@ -269,3 +269,16 @@ def test_prompts_have_no_stray_thanks_and_ask_one_thing() -> None:
 def test_corrections_at_the_summary(text: str, expected: Any) -> None:
     from actions.inquiry import correction
     assert correction(text) == expected
+
+
+@pytest.mark.parametrize("slot, text, intent, leaves", [
+    ("inquiry_organisation", "non merci", "deny", False),            # skips the optional organisation
+    ("inquiry_organisation", "non merci, j'arrête là", "deny", True),
+    ("inquiry_question", "Comment annuler une entente de mutualisation?", "cancel", False),
+    ("inquiry_question", "stop", "cancel", True),
+    ("inquiry_question", "Je veux savoir comment on met fin à une mutualisation", "cancel", False),
+    ("inquiry_name", "/cancel", "cancel", True),
+])
+def test_leaving_depends_on_the_step(slot: str, text: str, intent: str, leaves: bool) -> None:
+    from actions.inquiry import Step
+    assert Step(slot, text, intent, 0.95).leaves() is leaves
