@@ -1,5 +1,10 @@
 """The inquiry form: consent first, then name, e-mail, organisation and question; a summary to
-confirm, edit or cancel; on confirmation the inquiry goes to the durable outbox."""
+confirm, edit or cancel; on confirmation the inquiry goes to the durable outbox.
+
+Each step reads its value out of the message with bot/form_values.py (« je m'appelle … », an
+address anywhere, « pas d'organisme »). A message that is not a value (a question, a button, a
+protest) is answered and the same step asked again; corrections, leaving in words and privacy
+questions work at every step and at the summary."""
 from __future__ import annotations
 
 import hashlib
@@ -15,10 +20,10 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import settings
-from bot.form_values import (EMAIL, NAME, ORGANISATION, QUESTION, Reading, correction_value_text, find_email,
-                             is_oops, is_payload, is_privacy_question, privacy_text, question_problem,
+from bot.form_values import (EMAIL, NAME, ORGANISATION, QUESTION, Reading, asks_to_write, correction_value_text,
+                             find_email, is_oops, is_payload, is_privacy_question, privacy_text, question_problem,
                              read_correction, read_email, read_name, read_organisation, read_question,
-                             says_no_email, says_to_stop, valid_email, wants_to_leave, asks_to_write)
+                             says_no_email, says_to_stop, valid_email, wants_to_leave)
 from bot.inquiries.store import NewInquiry, OutboxStore, conversation_key
 from bot.nlg import response_values
 from bot.text import fold, one_line, strip_control
@@ -403,10 +408,12 @@ class ActionEditInquiry(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        text = (tracker.latest_message or {}).get("text") or ""
         if tracker.get_slot("inquiry_consent") is not True:
+            if asks_to_write(text):
+                return [FollowupAction("inquiry_form")]
             dispatcher.utter_message(response="utter_inquiry_nothing_pending")
             return []
-        text = (tracker.latest_message or {}).get("text") or ""
         found = correction(text)
         if found and found[1] is not None:
             slot, value = found
@@ -441,7 +448,8 @@ class ActionReplyYesNo(Action):
         if summary_pending(tracker):
             action = ActionSubmitInquiry() if yes else ActionCancelInquiry()
             return await action.run(dispatcher, tracker, domain)
-        if yes and tracker.get_slot("mutu_offer"):
+        wants_form = asks_to_write((tracker.latest_message or {}).get("text") or "")
+        if (yes and tracker.get_slot("mutu_offer")) or wants_form:
             return [FollowupAction("inquiry_form")]
         if yes:
             dispatcher.utter_message(response="utter_affirm")

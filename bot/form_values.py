@@ -55,12 +55,14 @@ def _clauses(text: str, brackets: bool = True) -> List[str]:
     """``text`` cut at commas, semicolons, sentence ends and line breaks (not inside addresses);
     at brackets too unless ``brackets`` is False (« Centre (CAB) de Rimouski »)."""
     cuts = r"[,;!?\n()]+" if brackets else r"[,;!?\n]+"
-    parts = re.split(cuts + r"|(?<!\b\w)(?<!\b[Ss]t)(?<!\b[Ss]te)(?<!\b[Dd]r)\.(?=\s|$)|\s[-–—:]\s|\s+(?:et|and|pis)\s+(?=mon |ma |my |j'|je )", text)
+    sentence_end = r"(?<!\b\w)(?<!\b[Ss]t)(?<!\b[Ss]te)(?<!\b[Dd]r)\.(?=\s|$)"  # not « A. », « St. »
+    parts = re.split(cuts + "|" + sentence_end + r"|\s[-–—:]\s|\s+(?:et|and|pis)\s+(?=mon |ma |my |j'|je )", text)
     return [p.strip(" .-–—:«»\"") for p in parts if p and p.strip(" .-–—:«»\"")]
 
 
 # Fillers around a value: « oui », « ok », « bonjour », « merci », « svp »…
-_FILLER = (r"(?:oui|ouais|ok|okay|hum+|hmm+|d'accord|parfait|bien sur|certainement|alors|bon|ben|euh+|heu+|bonjour|allo|"
+_FILLER = (r"(?:oui|ouais|ok|okay|hum+|hmm+|d'accord|parfait|bien sur|certainement|alors|bon|ben|euh+|heu+|"
+           r"bonjour|allo|"
            r"salut|hello|hi|merci|thanks|svp|stp|s'il vous plait|s'il te plait|please|voici|voila|ah|oh|sure|yes)")
 _LEADING_FILLERS = re.compile(rf"^(?:{_FILLER}\b[\s,.!:]*)+", re.IGNORECASE)
 _TRAILING_FILLERS = re.compile(rf"(?:[\s,.!:]*\b{_FILLER})+[\s.!]*$", re.IGNORECASE)
@@ -86,7 +88,8 @@ LEAVE = re.compile(
     r"je (?:ne )?veux (?:pu|plus|pas) (?:envoyer|continuer|ecrire|laisser)|"
     r"(?:pas|pu|plus) besoin (?:finalement|de (?:ma demande|continuer|l'envoyer|lui ecrire))|"
     r"je vais (?:juste |plutot |simplement )?(?:lui |leur |vous )?(?:ecrire|envoyer un courriel|envoyer un mail|"
-    r"la contacter|les contacter|l'appeler|la joindre|lui envoyer un courriel)(?: moi-meme| moi meme| directement| par moi-meme)|"
+    r"la contacter|les contacter|l'appeler|la joindre|lui envoyer un courriel)"
+    r"(?: moi-meme| moi meme| directement| par moi-meme)|"
     r"je (?:lui |vous )?(?:ecrirai|ecris) (?:moi-meme|moi meme|directement)|"
     r"je vais (?:plutot |juste |simplement )?(?:lui|leur) (?:ecrire|telephoner|envoyer un courriel)|"
     r"je vais (?:plutot |juste |simplement )?(?:l'appeler|la contacter|la joindre|lui parler)|"
@@ -127,7 +130,8 @@ def is_privacy_question(text: str) -> bool:
 
 
 # Asking to write to a person (the form's trigger), in the many ways people say it.
-_PERSON = (r"(?:qu'une personne|qu'isabelle(?: lapointe)?|quelqu'un|qqn|quelqu un|quelquun|une personne|un humain|une vraie personne|un vrai monde|la personne|"
+_PERSON = (r"(?:qu'une personne|qu'isabelle(?: lapointe)?|quelqu'un|qqn|quelqu un|quelquun|une personne|un humain|"
+           r"une vraie personne|un vrai monde|la personne|"
            r"la responsable|le responsable|la coordo\w*|la coordinatrice|la coordonatrice|la coordonnatrice|"
            r"votre coordo\w*|madame lapointe|mme lapointe|isabelle|lapointe|l'equipe|votre equipe|"
            r"concertation horizon|la charge\w* de projet|une intervenante|un intervenant|someone|a person|"
@@ -144,8 +148,9 @@ WRITE_TO = re.compile(
     r"\b(?:transmettre|faire suivre|faire parvenir|faire passer|acheminer) (?:ma|mon|notre|une) "
     r"(?:question|message|demande|commentaire)\b|"
     r"\b(?:envoyer|envoie|soumettre|ecrire) (?:un|une|ma|mon) (?:petit )?(?:message|mot|question|courriel|demande)\b|"
-    rf"\b(?:{_PERSON}|qu'on|qu'elle|on) (?:me|nous|m') ?(?:reponde|repondre|contacte|contacter|ecrive|ecrire|rappelle|"
-    r"joigne|revienne)\b|"
+    rf"\b(?:{_PERSON}|qu'on|qu'elle|on)(?: [^\s?.!]+){{0,4}}? (?:me|nous|m') ?(?:reponde|repondre|contacte|contacter|"
+    r"ecrive|ecrire|rappelle|rappeler|joigne|joindre|revienne|revenir)\b|"
+    r"\b(?:someone|somebody|anyone|a person)\b.{0,30}\b(?:email|e-mail|call|contact|write to|get back to|reach) me\b|"
     rf"\b(?:question|message|demande|mot) pour {_PERSON}|"
     r"\b(?:laisser|donner|laisse) mes coordonnees\b|\b(?:mis|mise|mettre|mettez-moi|mettez moi) en (?:contact|lien)\b|"
     r"\b(?:leave|send|pass|forward)\b.{0,30}\b(?:message|note|question)\b")
@@ -171,7 +176,8 @@ _OWNER = r"(?:le|la|l'|les|mon|ma|mes|votre|vos|ton|ta|son|sa|du|de|d')\s*"
 _COMPLAINT = (r"(?:(?:est|c'est|c est|cest|n'est|est pas)\s+)?(?:pas (?:ca|bon|le bon|la bonne|correct|comme ca|la|"
               r"complet|complete|exact|exacte|juste|bien ecrit|bien ecrite)\b|incomplet|incomplete|"
               r"(?:vraiment |tout )?(?:faux|fausse|mauvais|mauvaise|errone|erronee|incorrect|incorrecte|"
-              r"mal ecrit|mal ecrite|pas le bon|pas la bonne|pas bon|pas bonne)|(?:a|est a) (?:changer|corriger|modifier))")
+              r"mal ecrit|mal ecrite|pas le bon|pas la bonne|pas bon|pas bonne)|"
+              r"(?:a|est a) (?:changer|corriger|modifier))")
 _VALUE_CUE = r"(?:c'est|c est|cest|est|:|=|->|devrait etre|serait|sera|plutot|pour|par)"
 _EDIT_VERB = (r"(?:changer|change|changez|modifier|modifie|modifiez|corriger|corrige|corrigez|remplacer|remplace|"
               r"remplacez|mettre|mets|mettez|ajuster|erreur dans|faute dans|faute a|trompee? (?:de|dans)|"
@@ -388,7 +394,8 @@ def says_no_email(text: str) -> bool:
 
 NO_ORGANISATION = re.compile(
     r"\b(?:pas d'organisme|pas d'organisation|pas d'employeur|aucun organisme|aucune organisation|sans organisme|"
-    r"pas (?:vraiment )?d'org\w*|(?:non,? )?j'en ai (?:pas|aucun)|je n'en ai pas|aucun|aucune|rien|n/?a|none|passer|je passe|skip|sauter|"
+    r"pas (?:vraiment )?d'org\w*|(?:non,? )?j'en ai (?:pas|aucun)|je n'en ai pas|aucun|aucune|rien|n/?a|none|"
+    r"passer|je passe|skip|sauter|"
     r"(?:simple )?citoyen(?:ne)?|a titre (?:personnel|individuel)|a mon compte|a mon propre compte|"
     r"travailleu(?:r|se) autonome|pigiste|particulier|particuliere|pour moi-meme|pour moi meme|personnel|"
     r"retraite|retraitee|je ne travaille (?:pas|pour aucun)|je travaille pas|sans emploi|independant(?:e)?|"
@@ -432,7 +439,8 @@ def read_organisation(text: str) -> Reading:
         if not found:
             article = re.match(r"^(?:la|le|les|l')\s*(?=\S)", candidate)
             if article and candidate[:1].islower():
-                candidate = candidate[article.end():]  # « la CDC du Granit » → « CDC du Granit »; « La Halte » stays
+                # « la CDC du Granit » → « CDC du Granit »; « La Halte » stays
+                candidate = candidate[article.end():]
         found.append(candidate)
     value = ", ".join(found)[:300]
     return Reading("value", value) if sum(c.isalnum() for c in value) >= 2 else OTHER

@@ -63,7 +63,8 @@ def test_an_address_is_found_anywhere_in_the_message(text: str, address: str) ->
 
 
 @pytest.mark.parametrize("text, kind", [
-    ("marc.gagnon(at)exemple", "invalid"), ("marie roy@gmail.com", "invalid"), ("melanie.pelletier.videotron.ca", "invalid"), ("marie@", "invalid"),
+    ("marc.gagnon(at)exemple", "invalid"), ("marie roy@gmail.com", "invalid"),
+    ("melanie.pelletier.videotron.ca", "invalid"), ("marie@", "invalid"),
     ("en fait laissez faire, je vais juste lui écrire moi-même", "other"), ("non merci, j'arrête là", "other"),
     ("attendez, est-ce que mes données vont être partagées?", "other"), ("/faq/form_contrat", "other"),
 ])
@@ -80,7 +81,8 @@ def test_find_email_needs_a_well_formed_address() -> None:
     ("je travaille à la CDC de Magog", "CDC de Magog"),
     ("pour la Coop de solidarité du Haut-Richelieu", "Coop de solidarité du Haut-Richelieu"),
     ("je travaille au Centre d'action bénévole de Rimouski", "Centre d'action bénévole de Rimouski"),
-    ("je suis avec la Table de concertation des aînés de la Matawinie", "Table de concertation des aînés de la Matawinie"),
+    ("je suis avec la Table de concertation des aînés de la Matawinie",
+     "Table de concertation des aînés de la Matawinie"),
     ("je suis coordonnatrice à la Maison des jeunes de Coaticook", "Maison des jeunes de Coaticook"),
     ("CDC des Jardins", "CDC des Jardins"), ("La Halte", "La Halte"), ("UQAR", "UQAR"),
     ("Pôle d'économie sociale de l'Estrie", "Pôle d'économie sociale de l'Estrie"),
@@ -150,7 +152,8 @@ def test_not_a_correction(text: str) -> None:
 @pytest.mark.parametrize("text, leaves", [
     ("en fait laissez faire, je vais juste lui écrire moi-même", True), ("non merci, j'arrête là", True),
     ("ah pis laissez faire", True), ("oublie ça", True), ("STOP", True), ("cancel", True),
-    ("c'est ben trop compliqué votre affaire, laissez faire", True), ("ah pis je vais lui écrire moi-même finalement", True),
+    ("c'est ben trop compliqué votre affaire, laissez faire", True),
+    ("ah pis je vais lui écrire moi-même finalement", True),
     ("je vais plutôt lui téléphoner", True), ("bof, laisse tomber", True),
     ("Marie Roy", False), ("passer", False), ("/cancel", False), ("comment arrêter une entente?", False),
 ])
@@ -182,12 +185,14 @@ def test_the_privacy_answer_is_the_consent_text_without_its_question() -> None:
     "I'd like to write to someone at Concertation Horizon", "j'aurais besoin d'un contact humain",
     "J'aimerais qu'Isabelle Lapointe me contacte", "j'ai une question pour la coordonnatrice",
     "je voudrais demander quelque chose à la coordonnatrice", "Can I leave a message for Isabelle?",
+    "est-ce que quelqu'un de Concertation Horizon pourrait m'écrire?", "Can someone from your team email me?",
 ])
 def test_every_way_of_asking_to_write_to_her(text: str) -> None:
     assert asks_to_write(text)
 
 
 @pytest.mark.parametrize("text", ["c'est qui la coordonnatrice", "qui est Isabelle Lapointe",
+                                  "est-ce que quelqu'un peut m'expliquer la coentreprise?",
                                   "c'est quoi la mutualisation", "parlez-moi de la coordonnatrice",
                                   "/contact_human"])
 def test_asking_about_her_is_not_writing_to_her(text: str) -> None:

@@ -225,7 +225,8 @@ def test_a_name_correction_at_the_email_step() -> None:
 
 def test_a_button_clicked_mid_form_is_answered_and_never_stored() -> None:
     parse = {"response_selector": {"all_retrieval_intents": ["faq"], "faq": {
-        "response": {"intent_response_key": "faq/form_contrat", "confidence": 1.0, "utter_action": "utter_faq/form_contrat"},
+        "response": {"intent_response_key": "faq/form_contrat", "confidence": 1.0,
+                     "utter_action": "utter_faq/form_contrat"},
         "ranking": [{"intent_response_key": "faq/form_contrat", "confidence": 1.0}]}}}
     events, messages = step("inquiry_organisation", "/faq/form_contrat", intent="faq", confidence=1.0,
                             slots=FILLED, **parse)
@@ -282,3 +283,14 @@ def test_corrections_at_the_summary(text: str, expected: Any) -> None:
 def test_leaving_depends_on_the_step(slot: str, text: str, intent: str, leaves: bool) -> None:
     from actions.inquiry import Step
     assert Step(slot, text, intent, 0.95).leaves() is leaves
+
+
+@pytest.mark.parametrize("action_name", ["ActionEditInquiry", "ActionReplyYesNo", "ActionSubmitInquiry"])
+def test_a_request_to_write_read_as_another_intent_opens_the_form(action_name: str) -> None:
+    import actions.inquiry as inquiry
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    parse = {"text": "je voudrais laisser un mot à la responsable", "intent": {"name": "affirm", "confidence": 0.6}}
+    tracker = Tracker("t", {"mutu_offer": False}, parse, [], False, None, {}, "action_listen")
+    events = asyncio.run(getattr(inquiry, action_name)().run(CollectingDispatcher(), tracker, DOMAIN))
+    assert events == [{"event": "followup", "name": "inquiry_form", "timestamp": None}]
