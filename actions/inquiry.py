@@ -334,7 +334,8 @@ class ActionInquirySummary(Action):
 async def answer_at_summary(dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict) -> Optional[List[EventType]]:
     """A message typed at the summary, whatever the NLU read: a correction edits the field,
-    leaving in words cancels; None when it is neither (a question, to be answered)."""
+    leaving in words cancels, a privacy question is answered from the consent text; None when it
+    is none of these (a question, to be answered)."""
     text = (tracker.latest_message or {}).get("text") or ""
     if not summary_pending(tracker) or is_payload(text):
         return None
@@ -342,6 +343,9 @@ async def answer_at_summary(dispatcher: CollectingDispatcher, tracker: Tracker,
         return await ActionEditInquiry().run(dispatcher, tracker, domain)
     if wants_to_leave(text):
         return [ActiveLoop(None)] + cancel(dispatcher)
+    if is_privacy_question(text):  # answered from the consent text, then the summary again
+        dispatcher.utter_message(text=privacy_answer(domain))
+        return show_summary(dispatcher, tracker)
     return None
 
 

@@ -294,3 +294,19 @@ def test_a_request_to_write_read_as_another_intent_opens_the_form(action_name: s
     tracker = Tracker("t", {"mutu_offer": False}, parse, [], False, None, {}, "action_listen")
     events = asyncio.run(getattr(inquiry, action_name)().run(CollectingDispatcher(), tracker, DOMAIN))
     assert events == [{"event": "followup", "name": "inquiry_form", "timestamp": None}]
+
+
+def test_at_the_summary_a_privacy_question_is_answered_and_the_summary_shown_again() -> None:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from actions.inquiry import ActionReplyYesNo, fingerprint
+    values = {"inquiry_name": "Anne Roy", "inquiry_email": "anne@exemple.org", "inquiry_organisation": "non précisé",
+              "inquiry_question": "Une question?"}
+    slots = {**values, "inquiry_consent": True, "inquiry_summary": fingerprint(values), "inquiry_pending": True}
+    parse = {"text": "non mais qui va voir mes renseignements?", "intent": {"name": "deny", "confidence": 0.7}}
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionReplyYesNo().run(dispatcher, Tracker("t", slots, parse, [], False, None, {},
+                                                                    "action_listen"), DOMAIN))
+    assert "jours" in dispatcher.messages[0]["text"]  # not cancelled: answered
+    assert dispatcher.messages[1]["response"] == "utter_inquiry_summary"
+    assert {"event": "slot", "name": "inquiry_pending", "value": True, "timestamp": None} in events
