@@ -233,7 +233,7 @@ class ActionAnswer(Action):
         message = tracker.latest_message or {}
         pending = summary_pending(tracker) and tracker.active_loop_name is None
         handled = await answer_at_summary(dispatcher, tracker, domain) if pending else None
-        if handled is not None:  # a correction or leaving in words, read as a question
+        if handled is not None:  # a correction, leaving in words or a privacy question at the summary
             return handled
         if tracker.active_loop_name is None and not pending and asks_to_write(message.get("text") or ""):
             return [FollowupAction("inquiry_form")]  # asking to write to her, however said: the form
