@@ -12,13 +12,14 @@ from functools import lru_cache
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import dont_know, knowledge as kb
-from actions.inquiry import ActionEditInquiry, correction, show_summary, summary_pending
+from actions.inquiry import answer_at_summary, show_summary, summary_pending
 from actions.topics import suggestions
+from bot.form_values import asks_to_write
 from bot import settings
 from bot.nlg import ANSWER_MARK, response_values
 from bot.payloads import button_labels
@@ -275,8 +276,11 @@ class ActionAnswer(Action):
                   domain: DomainDict) -> List[EventType]:
         message = tracker.latest_message or {}
         pending = summary_pending(tracker) and tracker.active_loop_name is None
-        if pending and correction(message.get("text") or ""):
-            return await ActionEditInquiry().run(dispatcher, tracker, domain)
+        handled = await answer_at_summary(dispatcher, tracker, domain) if pending else None
+        if handled is not None:  # a correction, leaving in words or a privacy question at the summary
+            return handled
+        if tracker.active_loop_name is None and not pending and asks_to_write(message.get("text") or ""):
+            return [FollowupAction("inquiry_form")]  # asking to write to her, however said: the form
         renderer = Renderer(dispatcher, domain, tracker)
         context = context_of(tracker)
         kinds: List[str] = []

@@ -1,9 +1,15 @@
 """The inquiry form: consent first, then name, e-mail, organisation and question; a summary to
-confirm, edit or cancel; on confirmation the inquiry goes to the durable outbox."""
+confirm, edit or cancel; on confirmation the inquiry goes to the durable outbox.
+
+Each step reads its value out of the message with bot/form_values.py (« je m'appelle … », an
+address anywhere, « pas d'organisme »). A message that is not a value (a question, a button, a
+protest) is answered and the same step asked again; corrections, leaving in words and privacy
+questions work at every step and at the summary."""
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import time
 from typing import Any, Dict, List, Optional, Text, Tuple
@@ -14,36 +20,26 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from bot import settings
+from bot.form_values import (EMAIL, NAME, ORGANISATION, QUESTION, Reading, asks_to_write, correction_value_text,
+                             find_email, is_oops, is_payload, is_privacy_question, privacy_text, question_problem,
+                             read_correction, read_email, read_name, read_organisation, read_question,
+                             says_no_email, says_to_stop, valid_email, wants_to_leave)
 from bot.inquiries.store import NewInquiry, OutboxStore, conversation_key
+from bot.nlg import response_values
 from bot.text import fold, one_line, strip_control
 
-FIELDS = ["inquiry_name", "inquiry_email", "inquiry_organisation", "inquiry_question"]
+FIELDS = [NAME, EMAIL, ORGANISATION, QUESTION]
 SLOTS = ["inquiry_consent", *FIELDS]
 SUMMARY_SLOT = "inquiry_summary"  # fingerprint of the values the person saw in the last summary
 PENDING_SLOT = "inquiry_pending"  # a summary waits for « oui » / « non » (the rules read it)
 SKIPPED = "non précisé"
-SKIP_WORDS = {"passer", "passe", "sauter", "aucun", "aucune", "non", "rien", "skip", "-", "na", "n/a",
-              "je passe", "pas d'organisme", "aucun organisme", "sans organisme"}
-# Intents that, when clearly recognised, interrupt the form instead of filling a slot.
-INTERRUPTIONS = {"faq", "not_in_source", "cancel", "help", "bot_challenge", "contact_human", "something_else"}
-EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                   r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.[A-Za-z]{2,}$")
-EMAIL_IN_TEXT = re.compile(r"[^\s<>()\"',;:]+@[^\s<>()\"',;:]+\.[A-Za-z]{2,}")
-FIELD_WORDS = {"inquiry_email": ("courriel", "email", "mail", "adresse", "e-mail"),
-               "inquiry_name": ("nom", "prenom"),
-               "inquiry_organisation": ("organisme", "organisation", "entreprise", "employeur", "org", "coop"),
-               "inquiry_question": ("question", "message", "demande")}
-# « en fait change mon nom pour Julie Bédard », « mon courriel c'est … », « l'organisme : … »
-CORRECTION = re.compile(
-    r"(?:^|[\s,!.;:])(?:(?:je veux |j'aimerais |peux-tu |pouvez-vous |svp |il faut )?(?:changer|change|modifier|"
-    r"modifie|corriger|corrige|remplacer|remplace|mettre|mets)\s+(?:aussi\s+|plutot\s+|plutôt\s+|donc\s+)?)?"
-    r"(?:mon|ma|l'|le|la|votre|ton|ta)\s*(?P<field>nom complet|nom|prénom|prenom|courriel|adresse courriel|"
-    r"adresse|e-mail|email|mail|organisme|organisation|question|message|demande)\b"
-    r"(?:\s*(?:c'est|c est|cest|est|pour|par|:|=|->|devrait être|devrait etre|serait|à|a)\s*(?P<value>.+))?$",
-    re.IGNORECASE)
-# Text before the field that keeps it a correction: « oups », « petite erreur, », « en fait »…
-CORRECTION_LEAD = re.compile(r"^[\s\w'’,!.-]{0,40}$")
-EDIT_ONLY = re.compile(r"\b(modifier|modifie|changer|change|corriger|corrige)\b", re.IGNORECASE)
+# Intents whose messages, when they are not a value, get an answer before the step is asked again.
+ANSWERED = {"faq", "not_in_source", "help", "out_of_scope"}
+FIELD_WORDS = {EMAIL: ("courriel", "email", "mail", "adresse", "e-mail"),
+               NAME: ("nom", "prenom"),
+               ORGANISATION: ("organisme", "organisation", "entreprise", "employeur", "org", "coop"),
+               QUESTION: ("question", "message", "demande")}
+logger = logging.getLogger("mutu.inquiry")
 
 
 def clean(text: Any, limit: int) -> str:
@@ -61,23 +57,10 @@ def looks_like_question(text: str) -> bool:
     return "?" in folded or folded.startswith(QUESTION_STARTS)
 
 
-def is_interruption(tracker: Tracker, threshold: float = 0.8) -> bool:
-    """A clear cancel, or a clear question (FAQ, help...), rather than an answer to the form.
-
-    Names and organisations often contain FAQ words ("CDC des Jardins"), so a recognised FAQ
-    intent only interrupts when the text is shaped like a question.
-    """
-    message = tracker.latest_message or {}
-    intent = message.get("intent") or {}
-    if intent.get("name") not in INTERRUPTIONS or float(intent.get("confidence") or 0) < threshold:
-        return False
-    return intent.get("name") == "cancel" or looks_like_question(message.get("text") or "")
-
-
 YES = re.compile(r"^(oui|ouais|ouin|ok|okay|o\.k|d'accord|dac|correct|parfait|bien sûr|bien sur|certainement|"
                  r"absolument|j'accepte|jaccepte|j accepte|je consens|consens|accepte|go|yes|yep|sure|i agree|"
                  r"c'est correct|c'est beau|pas de probl[eè]me)\b", re.IGNORECASE)
-NO = re.compile(r"^(non|nan|no|nope|pas question|je refuse|refuse|jamais|laisse faire|non merci|"
+NO = re.compile(r"^(non|nan|no|nope|pas question|je refuse|refuse|jamais|laisse faire|laissez faire|non merci|"
                 r"je ne consens pas|je consens pas|j'accepte pas|je n'accepte pas)\b", re.IGNORECASE)
 
 
@@ -89,23 +72,14 @@ def yes_or_no(text: str) -> Optional[bool]:
     return True if YES.match(text) else None
 
 
-def find_email(text: str) -> Optional[str]:
-    match = EMAIL_IN_TEXT.search(text)
-    return match.group(0).strip(".") if match else None
-
-
-def valid_email(text: str) -> bool:
-    return len(text) <= 254 and bool(EMAIL.match(text))
-
-
 def valid_name(text: str) -> bool:
     return 2 <= len(text) <= 120 and sum(c.isalpha() for c in text) >= 2 and "@" not in text
 
 
 def fields_to_edit(text: str) -> List[str]:
     """The form fields a « modifier … » message names; none named → []."""
-    words = set(re.findall(r"\w+", fold(text)))
-    return [slot for slot, keys in FIELD_WORDS.items() if words & set(keys)]
+    found = set(re.findall(r"\w+", fold(text)))
+    return [slot for slot, keys in FIELD_WORDS.items() if found & set(keys)]
 
 
 def reset_events() -> List[EventType]:
@@ -113,19 +87,36 @@ def reset_events() -> List[EventType]:
                                                       SlotSet("mutu_offer", False), SlotSet("requested_slot", None)]
 
 
+def read_value(slot: str, text: str) -> Reading:
+    """What ``text`` holds for ``slot`` (see bot/form_values.py)."""
+    if slot == NAME:
+        return read_name(text)
+    if slot == EMAIL:
+        return read_email(text)
+    if slot == ORGANISATION:
+        return read_organisation(text)
+    return read_question(text, settings.current().max_question_chars)
+
+
+def stored(slot: str, reading: Reading) -> Optional[str]:
+    """The slot value for a reading that found something, else None."""
+    if reading.kind == "none":
+        return SKIPPED
+    if reading.kind != "value" or reading.value is None:
+        return None
+    if slot == EMAIL:
+        return reading.value.lower()
+    return clean(reading.value, 100000 if slot == QUESTION else 300)
+
+
 def correction(text: str) -> Optional[Tuple[str, Optional[str]]]:
-    """(field, new value or None) for a typed correction such as « change mon nom pour X » or
-    « petite erreur, mon nom c'est X »."""
-    match = CORRECTION.search(text or "")
-    if not match or not CORRECTION_LEAD.match(text[:match.start()]) or len(text[:match.start()].split()) > 4:
-        return None
-    fields = fields_to_edit(match.group("field"))
-    if not fields:
-        return None
-    value = (match.group("value") or "").strip().strip(" .!«»\"'")
-    if fields[0] == "inquiry_email":
-        value = find_email(text) or value
-    return fields[0], value or None
+    """(field, new value or None) for a typed correction: « le nom est faux, c'est Karine Dubé »,
+    « oups, mon courriel c'est … », « l'organisme c'est pas ça » (→ None: ask it again)."""
+    found = read_correction(text or "")
+    if found is None:
+        address = find_email(text or "") if is_oops(text or "") else None
+        return (EMAIL, address.lower()) if address else None
+    return found.field, stored(found.field, read_value(found.field, correction_value_text(found.rest)))
 
 
 def fingerprint(values: Dict[str, Any]) -> str:
@@ -138,143 +129,188 @@ def summary_pending(tracker: Tracker) -> bool:
 
 
 def valid_value(slot: str, value: str) -> Optional[str]:
-    """The cleaned value when it is acceptable for ``slot``, else None."""
-    if slot == "inquiry_name":
+    """``value`` when it is acceptable as it is for ``slot`` (already extracted), else None."""
+    if slot == NAME:
         name = one_line(value)
         return name if valid_name(name) else None
-    if slot == "inquiry_email":
+    if slot == EMAIL:
         return value if valid_email(value) else None
-    if slot == "inquiry_organisation":
+    if slot == ORGANISATION:
         return one_line(value)[:300] or None
     question = value.strip()
     limit = settings.current().max_question_chars
     return question if 3 <= sum(c.isalnum() for c in question) and len(question) <= limit else None
 
 
+def intent_of(tracker: Tracker) -> Tuple[str, float]:
+    intent = (tracker.latest_message or {}).get("intent") or {}
+    return intent.get("name") or "", float(intent.get("confidence") or 0.0)
+
+
+def privacy_answer(domain: DomainDict) -> str:
+    """The consent's sentences about the data (what, who, how long, how to delete), filled in for
+    the delivery channels in force: its full text, as behind the widget's « Détails »."""
+    conf = settings.current()
+    values = response_values(conf.links, conf.retention_days, conf.max_question_chars, conf.inquiry_routes)
+    return privacy_text(values["consent_details"])
+
+
+class Step:
+    """What one message does at one step of the form (the validation action's decision)."""
+
+    def __init__(self, slot: str, text: str, intent: str, confidence: float) -> None:
+        self.slot, self.text, self.intent, self.confidence = slot, text, intent, confidence
+
+    def leaves(self) -> bool:
+        """« laissez faire », « j'arrête », the « Annuler » button… A « non merci » to the optional
+        organisation skips it; at the question step only a short message that asks nothing leaves."""
+        if is_payload(self.text):
+            return self.intent == "cancel"
+        words = len(self.text.split())
+        in_words = wants_to_leave(self.text)
+        if not (in_words or (self.intent == "cancel" and self.confidence >= 0.9)):
+            return False
+        if self.slot == ORGANISATION and read_organisation(self.text).kind == "none":
+            return says_to_stop(self.text)
+        if self.slot == QUESTION:  # the question itself may speak of stopping or cancelling something
+            return "?" not in self.text and (words <= 12 if in_words else words <= 4)
+        return True
+
+    def asks_about_privacy(self) -> bool:
+        if not is_privacy_question(self.text):
+            return False
+        return self.slot != QUESTION or bool(re.search(r"\b(mes|mon|ma|me|m)\b", fold(self.text)))
+
+    def other_field(self) -> Optional[Tuple[str, Optional[str]]]:
+        """A correction of another field (or of this one with a complaint) typed at this step."""
+        if is_payload(self.text):
+            return None
+        found = read_correction(self.text)
+        if found is None:
+            if self.slot != EMAIL and is_oops(self.text) and find_email(self.text):
+                return EMAIL, (find_email(self.text) or "").lower()
+            return None
+        if found.field == self.slot and not found.complaint:
+            return None  # « mon courriel c'est … » at the e-mail step: the value itself
+        if self.slot == QUESTION and ("?" in self.text or not (found.complaint or is_oops(self.text))):
+            return None  # the question may well speak of « mon organisme » or « l'adresse »
+        return found.field, stored(found.field, read_value(found.field, correction_value_text(found.rest)))
+
+
 class ValidateInquiryForm(FormValidationAction):
+    """Each step reads a value out of the message; a message that is not a value is answered and
+    the same step asked again; corrections, leaving and privacy questions work at every step."""
+
     def name(self) -> Text:
         return "validate_inquiry_form"
 
-    async def required_slots(self, domain_slots: List[Text], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> List[Text]:
-        if tracker.get_slot("inquiry_consent") is False:
-            # No consent: collect nothing more. The consent itself stays required (and filled), or
-            # rasa-sdk drops the « non » before Rasa sees it and the refusal takes two replies.
-            return ["inquiry_consent"]
-        return SLOTS
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
+                  domain: DomainDict) -> List[EventType]:
+        slot = tracker.get_slot("requested_slot")
+        if slot not in SLOTS:
+            return []  # the form opens: the message that opened it holds no value
+        step = Step(slot, clean((tracker.latest_message or {}).get("text"), 100000), *intent_of(tracker))
+        if slot == "inquiry_consent":
+            return await self.read_consent(step, dispatcher, tracker, domain)
+        return await self.read_step(step, dispatcher, tracker, domain)
 
-    def _requested(self, tracker: Tracker, slot: str) -> bool:
-        return tracker.get_slot("requested_slot") == slot
+    async def read_consent(self, step: Step, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> List[EventType]:
+        """Yes or no (leaving is a no); a privacy question is answered by the consent text itself,
+        asked again; a side question gets its answer first."""
+        said = yes_or_no(step.text)
+        refused: List[EventType] = [SlotSet("inquiry_consent", False), SlotSet("requested_slot", None)]
+        if step.leaves() and said is not True:
+            return refused
+        if said is True or (said is None and step.intent in ("affirm", "confirm_inquiry")
+                            and not is_privacy_question(step.text)):
+            return [SlotSet("inquiry_consent", True)]
+        if said is False or (said is None and step.intent == "deny" and not is_privacy_question(step.text)):
+            return refused
+        again: List[EventType] = [SlotSet("inquiry_consent", None)]
+        if step.asks_about_privacy():
+            return again  # the consent text is the answer
+        if step.intent in ANSWERED or step.intent == "bot_challenge" or is_payload(step.text):
+            return await self.side_answer(step, dispatcher, tracker, domain) + again
+        return again
 
-    async def extract_inquiry_consent(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                      domain: DomainDict) -> Dict[Text, Any]:
-        if not self._requested(tracker, "inquiry_consent"):
-            return {}
-        message = tracker.latest_message or {}
-        intent = (message.get("intent") or {}).get("name")
-        said = yes_or_no(message.get("text") or "")
-        if said is True or (said is None and intent in ("affirm", "confirm_inquiry")):
-            return {"inquiry_consent": True}
-        if said is False or (said is None and intent == "deny"):
-            return {"inquiry_consent": False}
-        return {}
+    async def read_step(self, step: Step, dispatcher: CollectingDispatcher, tracker: Tracker,
+                        domain: DomainDict) -> List[EventType]:
+        again: List[EventType] = [SlotSet(step.slot, None)]  # the form asks the same step again
+        if step.leaves():
+            logger.info("inquiry cancelled in words at %s", step.slot)
+            return cancel(dispatcher)
+        if is_payload(step.text):
+            return await self.side_answer(step, dispatcher, tracker, domain) + again
+        if step.asks_about_privacy():
+            dispatcher.utter_message(text=privacy_answer(domain))
+            return again
+        corrected = step.other_field()
+        if corrected is not None:
+            return self.correct(step, corrected, dispatcher, tracker)
+        reading = read_value(step.slot, step.text)
+        value = stored(step.slot, reading)
+        if value is not None:
+            events: List[EventType] = [SlotSet(step.slot, value)]
+            address = find_email(step.text) if step.slot == NAME else None
+            if address and not tracker.get_slot(EMAIL):
+                events.append(SlotSet(EMAIL, address.lower()))  # « Marie Roy, marie@exemple.org »
+            return events
+        if reading.kind == "invalid":
+            self.say_invalid(step, dispatcher)
+            return again
+        if step.slot == EMAIL and says_no_email(step.text):
+            dispatcher.utter_message(response="utter_inquiry_email_needed")
+            return again
+        return await self.side_answer(step, dispatcher, tracker, domain) + again
 
-    def _corrected(self, tracker: Tracker, slot: str) -> Optional[Dict[Text, Any]]:
-        """A typed correction of ``slot`` (« en fait mon courriel c'est … »): {slot: value},
-        {} when the message asks to change it without a value or corrects another field,
-        None when the message is not a correction."""
-        text = (tracker.latest_message or {}).get("text") or ""
-        found = correction(text)
-        if not found:
-            return None
-        field, value = found
-        if field != slot:
-            return {}
-        if slot == "inquiry_question" and value is not None and self._requested(tracker, slot):
-            return None  # « Ma question est de savoir… » is the question itself, as typed
+    def correct(self, step: Step, corrected: Tuple[str, Optional[str]], dispatcher: CollectingDispatcher,
+                tracker: Tracker) -> List[EventType]:
+        """A correction typed in the middle of the form: the field takes its new value (or is
+        asked again when none was given), then the form asks what it still needs."""
+        field, value = corrected
+        logger.info("inquiry correction of %s at %s (value given: %s)", field, step.slot, value is not None)
         if value is None:
-            return {slot: None} if not self._requested(tracker, slot) else {}
-        return {slot: clean(value, 2000)}
+            return [SlotSet(field, None)] + ([] if field == step.slot else [SlotSet(step.slot, None)])
+        if field == step.slot:
+            return [SlotSet(field, value)]
+        dispatcher.utter_message(response="utter_inquiry_corrected")
+        return [SlotSet(field, value), SlotSet(step.slot, None)]
 
-    async def _extract_text(self, tracker: Tracker, slot: str, limit: int) -> Dict[Text, Any]:
-        corrected = self._corrected(tracker, slot)
-        if corrected is not None:
-            return corrected
-        if not self._requested(tracker, slot) or is_interruption(tracker):
-            return {}
-        return {slot: clean((tracker.latest_message or {}).get("text"), limit)}
+    @staticmethod
+    def say_invalid(step: Step, dispatcher: CollectingDispatcher) -> None:
+        if step.slot == EMAIL:
+            dispatcher.utter_message(response="utter_invalid_email")
+        elif step.slot == QUESTION:
+            limit = settings.current().max_question_chars
+            problem, length = question_problem(step.text, limit)
+            if problem == "too_long":
+                dispatcher.utter_message(response="utter_question_too_long", length=length, limit=limit)
+            else:
+                dispatcher.utter_message(response="utter_question_too_short")
+        else:
+            dispatcher.utter_message(response="utter_inquiry_not_noted")
 
-    async def extract_inquiry_name(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                   domain: DomainDict) -> Dict[Text, Any]:
-        return await self._extract_text(tracker, "inquiry_name", 200)
+    async def side_answer(self, step: Step, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict) -> List[EventType]:
+        """The answer to a message that is not a value: a question or a button gets its answer;
+        anything else is said not to be noted. The form then asks its step again."""
+        asked = step.intent in ANSWERED and (looks_like_question(step.text) or step.confidence >= 0.9)
+        if asked or (is_payload(step.text) and step.text.startswith("/faq/")):
+            from actions.answer import ActionAnswer  # answer.py imports this module
+            events = await ActionAnswer().run(dispatcher, tracker, domain)
+            return [e for e in events if e.get("name") != "mutu_offer"]
+        if step.intent == "bot_challenge":
+            dispatcher.utter_message(response="utter_bot_challenge")
+        elif not is_payload(step.text):
+            dispatcher.utter_message(response="utter_inquiry_not_noted")
+        return []
 
-    async def extract_inquiry_organisation(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                           domain: DomainDict) -> Dict[Text, Any]:
-        return await self._extract_text(tracker, "inquiry_organisation", 300)
 
-    async def extract_inquiry_email(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                    domain: DomainDict) -> Dict[Text, Any]:
-        corrected = self._corrected(tracker, "inquiry_email")
-        if corrected is not None:
-            return corrected
-        if not self._requested(tracker, "inquiry_email"):
-            return {}
-        text = clean((tracker.latest_message or {}).get("text"), 400)
-        found = find_email(text)
-        if found:
-            return {"inquiry_email": found}
-        return {} if is_interruption(tracker) else {"inquiry_email": text}
-
-    async def extract_inquiry_question(self, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                       domain: DomainDict) -> Dict[Text, Any]:
-        corrected = self._corrected(tracker, "inquiry_question")
-        if corrected is not None:
-            return corrected
-        if not self._requested(tracker, "inquiry_question"):
-            return {}
-        intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        if intent == "cancel" and is_interruption(tracker):
-            return {}
-        text = (tracker.latest_message or {}).get("text") or ""
-        if intent == "edit_inquiry" and EDIT_ONLY.search(text) and len(text) < 60:
-            return {}  # « je veux modifier ma question » is not the question
-        # The question itself may well look like an FAQ question: take it as written.
-        return {"inquiry_question": clean((tracker.latest_message or {}).get("text"), 100000)}
-
-    def validate_inquiry_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> Dict[Text, Any]:
-        name = one_line(value or "")
-        if valid_name(name):
-            return {"inquiry_name": name}
-        dispatcher.utter_message(response="utter_invalid_name")
-        return {"inquiry_name": None}
-
-    def validate_inquiry_email(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> Dict[Text, Any]:
-        email = (value or "").strip()
-        if valid_email(email):
-            return {"inquiry_email": email}
-        dispatcher.utter_message(response="utter_invalid_email")
-        return {"inquiry_email": None}
-
-    def validate_inquiry_organisation(self, value: Any, dispatcher: CollectingDispatcher,
-                                      tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
-        organisation = one_line(value or "")
-        if not organisation or fold(organisation).strip(" .!") in SKIP_WORDS:
-            return {"inquiry_organisation": SKIPPED}
-        return {"inquiry_organisation": organisation}
-
-    def validate_inquiry_question(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                  domain: DomainDict) -> Dict[Text, Any]:
-        question = (value or "").strip()
-        limit = settings.current().max_question_chars
-        if len(question) > limit:
-            dispatcher.utter_message(response="utter_question_too_long", length=len(question), limit=limit)
-            return {"inquiry_question": None}
-        if sum(c.isalnum() for c in question) < 3:
-            dispatcher.utter_message(response="utter_question_too_short")
-            return {"inquiry_question": None}
-        return {"inquiry_question": question}
+def cancel(dispatcher: CollectingDispatcher) -> List[EventType]:
+    """The same reply as the « Annuler » button; nothing kept."""
+    dispatcher.utter_message(response="utter_inquiry_cancelled")
+    return reset_events()
 
 
 class ActionInquirySummary(Action):
@@ -285,10 +321,32 @@ class ActionInquirySummary(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        if tracker.get_slot("inquiry_consent") is not True:
+        consent = tracker.get_slot("inquiry_consent")
+        if consent is None:
+            return []  # the form was left in words: its validation already said so
+        if consent is not True:
             dispatcher.utter_message(response="utter_inquiry_no_consent")
             return reset_events()
         return show_summary(dispatcher, tracker)
+
+
+async def answer_at_summary(dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: DomainDict) -> Optional[List[EventType]]:
+    """A message typed at the summary, whatever the NLU read: a correction edits the field,
+    leaving in words cancels, a privacy question is answered from the consent text; None when it
+    is none of these (a question, to be answered)."""
+    text = (tracker.latest_message or {}).get("text") or ""
+    if not summary_pending(tracker) or is_payload(text):
+        return None
+    if correction(text) is not None and not wants_to_leave(text):
+        return await ActionEditInquiry().run(dispatcher, tracker, domain)
+    if wants_to_leave(text):
+        return [ActiveLoop(None)] + cancel(dispatcher)
+    if is_privacy_question(text):  # answered from the consent text, then the summary again
+        dispatcher.utter_message(text=privacy_answer(domain))
+        return show_summary(dispatcher, tracker)
+    return None
+
 
 
 def show_summary(dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -307,8 +365,14 @@ class ActionSubmitInquiry(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        handled = await answer_at_summary(dispatcher, tracker, domain)
+        if handled is not None:  # « le nom est faux, c'est … », « finalement non, envoie rien »
+            return handled
+        text = (tracker.latest_message or {}).get("text") or ""
         values = {slot: tracker.get_slot(slot) for slot in SLOTS}
         if values["inquiry_consent"] is not True or not all(values[s] for s in FIELDS):
+            if asks_to_write(text):
+                return [FollowupAction("inquiry_form")]  # « envoyez un mot à … » read as « envoie »
             dispatcher.utter_message(response="utter_inquiry_nothing_pending")
             return []
         if tracker.get_slot(SUMMARY_SLOT) != fingerprint(values):
@@ -335,8 +399,8 @@ class ActionCancelInquiry(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(response="utter_inquiry_cancelled")
-        return [ActiveLoop(None)] + reset_events()
+        handled = await answer_at_summary(dispatcher, tracker, domain)  # a correction read as a cancel
+        return handled if handled is not None else [ActiveLoop(None)] + cancel(dispatcher)
 
 
 class ActionEditInquiry(Action):
@@ -347,10 +411,12 @@ class ActionEditInquiry(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
+        text = (tracker.latest_message or {}).get("text") or ""
         if tracker.get_slot("inquiry_consent") is not True:
+            if asks_to_write(text):
+                return [FollowupAction("inquiry_form")]
             dispatcher.utter_message(response="utter_inquiry_nothing_pending")
             return []
-        text = (tracker.latest_message or {}).get("text") or ""
         found = correction(text)
         if found and found[1] is not None:
             slot, value = found
@@ -379,10 +445,14 @@ class ActionReplyYesNo(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
         yes = ((tracker.latest_message or {}).get("intent") or {}).get("name") == "affirm"
+        handled = await answer_at_summary(dispatcher, tracker, domain)  # « non, le nom est faux, c'est … »
+        if handled is not None:
+            return handled
         if summary_pending(tracker):
             action = ActionSubmitInquiry() if yes else ActionCancelInquiry()
             return await action.run(dispatcher, tracker, domain)
-        if yes and tracker.get_slot("mutu_offer"):
+        wants_form = asks_to_write((tracker.latest_message or {}).get("text") or "")
+        if (yes and tracker.get_slot("mutu_offer")) or wants_form:
             return [FollowupAction("inquiry_form")]
         if yes:
             dispatcher.utter_message(response="utter_affirm")

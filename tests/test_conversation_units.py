@@ -150,7 +150,7 @@ def test_english_detection(text: str, english: bool) -> None:
 @pytest.mark.parametrize("text, expected", [
     ("en fait change mon nom pour Julie Bédard", ("inquiry_name", "Julie Bédard")),
     ("mon courriel c'est plutôt luc@example.org", ("inquiry_email", "luc@example.org")),
-    ("change l'organisme pour la CDC du Granit", ("inquiry_organisation", "la CDC du Granit")),
+    ("change l'organisme pour la CDC du Granit", ("inquiry_organisation", "CDC du Granit")),
     ("mon nom", ("inquiry_name", None)),
     ("je veux modifier ma question", ("inquiry_question", None)),
     ("Julie Bédard", None),

@@ -109,10 +109,36 @@ def test_edit_a_field_from_the_summary(bot: Settings) -> None:
     assert "anne.roy@autre.org" in summary and "anne@exemple.org" not in summary
 
 
+def test_modifier_asks_the_field_once_without_thanks_or_complaint(bot: Settings) -> None:
+    chat = start_inquiry(bot)
+    fill(chat, "Anne Roy", "anne@exemple.org", "passer", "Une question sur les CUMA?")
+    chat.say("/edit_inquiry")
+    for choice, prompt in (("modifier mon nom", "prenom et votre nom"), ("modifier ma question", "votre question")):
+        replies = chat.say(choice)
+        assert len(replies) == 1 and prompt in flat(replies), replies
+        assert "merci" not in flat(replies) and "pas bien saisi" not in flat(replies)
+        summary = flat(chat.say("Anne-Marie Roy" if "nom" in choice else "Et les CUMO?"))
+        assert "confirmer" in summary
+        chat.say("/edit_inquiry")
+
+
+def test_a_message_that_is_not_a_value_is_answered_and_the_step_asked_again(bot: Settings) -> None:
+    chat = start_inquiry(bot)
+    reply = flat(chat.say("pourquoi vous avez besoin de mon nom?"))
+    assert "jours" in reply and "prenom et votre nom" in reply and "acceptez-vous" not in reply
+    chat.say("Josée Gagnon-Roy")
+    reply = flat(chat.say("/faq/form_contrat"))
+    assert "contrat" in reply and "courriel" in reply
+    assert "cette adresse courriel ne semble pas valide" not in reply
+    cancelled = flat(chat.say("en fait laissez faire, je vais juste lui écrire moi-même"))
+    assert "annule" in cancelled and "mobilisation@concertationhorizon.ca" in cancelled
+
+
 def test_cr_lf_and_html_in_fields_are_delivered_as_plain_text(bot: Settings, smtp_peer: SmtpPeer,
                                                              webhook_peer: WebhookPeer) -> None:
     chat = start_inquiry(bot)
-    fill(chat, "Eve <b>Tremblay</b>\r\nBcc: victime", "eve@exemple.org",
+    assert "prenom et votre nom" in flat(chat.say("Eve <b>Tremblay</b>\r\nBcc: victime"))  # not a name
+    fill(chat, "Eve Tremblay", "eve@exemple.org",
          "<script>alert(1)</script>", "Ligne 1\r\nBcc: autre@exemple.com\n<img src=x onerror=alert(1)>")
     [reference] = references(chat.say("/confirm_inquiry"))
     wait_for(lambda: any(reference in str(m["Subject"]) for m in smtp_peer.messages))
@@ -145,7 +171,8 @@ def test_too_many_inquiries_in_one_conversation_are_refused_politely(bot: Settin
     for n in range(bot.inquiries_per_hour + 1):
         chat.say("je veux parler à quelqu'un")
         chat.say("oui")
-        fill(chat, f"Personne {n} Test", f"p{n}@exemple.org", "passer", f"Question numéro {n}")
+        fill(chat, f"Anne {'ABCDEFGHIJKLMNOPQRSTUVWXYZ'[n % 26]}. Roy", f"p{n}@exemple.org", "passer",
+             f"Question numéro {n}")
         reply = chat.say("/confirm_inquiry")
         received += len(references(reply))
     assert received == bot.inquiries_per_hour

@@ -1,11 +1,14 @@
 """The inquiry parts without Rasa: validation helpers, the outbox, the e-mail and webhook bodies."""
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import re
 import sqlite3
 import time
 from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
@@ -16,6 +19,9 @@ from bot.inquiries.delivery import build_email, redact_email, sign, webhook_requ
 from bot.text import one_line
 from bot.inquiries.store import NewInquiry, OutboxStore, conversation_key
 from bot.inquiries.worker import backoff
+from bot.payloads import load_responses
+
+DOMAIN = load_responses()
 
 
 def new(name: str = "Éloïse Côté", **kw: str) -> NewInquiry:
@@ -137,3 +143,170 @@ def test_helpers() -> None:
 def test_looks_like_question(text: str, question: bool) -> None:
     from actions.inquiry import looks_like_question
     assert looks_like_question(text) is question
+
+
+# --- the form's steps (ValidateInquiryForm) with trackers built inline ------------------------------
+
+def step(slot: Optional[str], text: str, intent: str = "nlu_fallback", confidence: float = 0.9,
+         slots: Optional[Dict[str, Any]] = None, **parse: Any) -> Tuple[List[Dict[str, Any]], List[Dict[str, Any]]]:
+    """(events, messages) of the form's validation for ``text`` typed at ``slot``."""
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from actions.inquiry import ValidateInquiryForm
+    filled = {"requested_slot": slot, "inquiry_consent": True, "inquiry_name": None, "inquiry_email": None,
+              "inquiry_organisation": None, "inquiry_question": None, **(slots or {})}
+    message = {"text": text, "intent": {"name": intent, "confidence": confidence}, "intent_ranking": [], **parse}
+    tracker = Tracker("t", filled, message, [], False, None, {"name": "inquiry_form"}, "action_listen")
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ValidateInquiryForm().run(dispatcher, tracker, DOMAIN))
+    return events, dispatcher.messages
+
+
+def slot_values(events: List[Dict[str, Any]]) -> Dict[str, Any]:
+    return {e["name"]: e["value"] for e in events if e.get("event") == "slot"}
+
+
+def responses(messages: List[Dict[str, Any]]) -> List[Optional[str]]:
+    return [m.get("response") for m in messages]
+
+
+FILLED = {"inquiry_name": "Luc Gagnon", "inquiry_email": "luc@exemple.org"}
+
+
+@pytest.mark.parametrize("slot, text, value", [
+    ("inquiry_name", "Je m'appelle Josée Gagnon-Roy", "Josée Gagnon-Roy"),
+    ("inquiry_name", "My name is Sarah O'Connor", "Sarah O'Connor"),
+    ("inquiry_email", "mon courriel c'est MARC@Exemple.org, merci", "marc@exemple.org"),
+    ("inquiry_organisation", "je travaille à la CDC du Granit", "CDC du Granit"),
+    ("inquiry_organisation", "j'ai pas d'organisme, je suis citoyenne", "non précisé"),
+])
+def test_each_step_stores_the_value_without_what_is_typed_around_it(slot: str, text: str, value: str) -> None:
+    events, messages = step(slot, text, slots=FILLED if slot == "inquiry_organisation" else None)
+    assert slot_values(events)[slot] == value and not messages
+
+
+def test_a_question_about_the_name_is_answered_from_the_consent_text_and_not_stored() -> None:
+    events, messages = step("inquiry_name", "pourquoi vous avez besoin de mon nom?")
+    assert slot_values(events) == {"inquiry_name": None}  # the form asks the name again
+    [answer] = messages
+    assert "jours" in answer["text"] and "Isabelle Lapointe" in answer["text"] and "?" not in answer["text"]
+
+
+def test_a_privacy_question_at_the_email_step_is_answered_then_the_step_resumes() -> None:
+    text = "attendez, est-ce que mes données vont être partagées avec d'autres organismes?"
+    events, messages = step("inquiry_email", text, intent="faq", slots=FILLED)
+    assert slot_values(events) == {"inquiry_email": None} and "supprim" in messages[0]["text"]
+
+
+@pytest.mark.parametrize("slot, text", [
+    ("inquiry_email", "en fait laissez faire, je vais juste lui écrire moi-même"),
+    ("inquiry_email", "non merci, j'arrête là"),
+    ("inquiry_name", "ah pis laissez faire"),
+    ("inquiry_question", "c'est ben trop compliqué votre affaire, laissez faire"),
+])
+def test_leaving_in_words_cancels_like_the_button(slot: str, text: str) -> None:
+    events, messages = step(slot, text, slots=FILLED)
+    assert responses(messages) == ["utter_inquiry_cancelled"]
+    values = slot_values(events)
+    assert values["requested_slot"] is None and not any(values[s] for s in ("inquiry_name", "inquiry_email"))
+
+
+def test_an_address_typed_at_the_organisation_step_corrects_the_email() -> None:
+    events, messages = step("inquiry_organisation", "oups je me suis trompé, c'est marcandre.tremblay@gmail.com",
+                            slots=FILLED)
+    assert slot_values(events) == {"inquiry_email": "marcandre.tremblay@gmail.com", "inquiry_organisation": None}
+    assert responses(messages) == ["utter_inquiry_corrected"]
+
+
+def test_a_name_correction_at_the_email_step() -> None:
+    events, _ = step("inquiry_email", "Le nom est faux, c'est Karine Dubé", slots={"inquiry_name": "Karien Dubé"})
+    assert slot_values(events) == {"inquiry_name": "Karine Dubé", "inquiry_email": None}
+
+
+def test_a_button_clicked_mid_form_is_answered_and_never_stored() -> None:
+    parse = {"response_selector": {"all_retrieval_intents": ["faq"], "faq": {
+        "response": {"intent_response_key": "faq/form_contrat", "confidence": 1.0,
+                     "utter_action": "utter_faq/form_contrat"},
+        "ranking": [{"intent_response_key": "faq/form_contrat", "confidence": 1.0}]}}}
+    events, messages = step("inquiry_organisation", "/faq/form_contrat", intent="faq", confidence=1.0,
+                            slots=FILLED, **parse)
+    assert slot_values(events)["inquiry_organisation"] is None
+    assert responses(messages)[0] == "utter_faq/form_contrat"
+
+
+def test_a_sentence_that_is_not_a_value_is_said_not_noted() -> None:
+    events, messages = step("inquiry_name", "je sais pas trop")
+    assert slot_values(events) == {"inquiry_name": None} and responses(messages) == ["utter_inquiry_not_noted"]
+
+
+def test_an_invalid_address_is_explained_without_a_second_prompt() -> None:
+    events, messages = step("inquiry_email", "marc.gagnon(at)exemple")
+    assert responses(messages) == ["utter_invalid_email"] and slot_values(events) == {"inquiry_email": None}
+    assert "?" not in DOMAIN["responses"]["utter_invalid_email"][0]["text"]
+
+
+def test_the_form_reopened_by_modifier_says_nothing_before_its_prompt() -> None:
+    for text in ("modifier mon nom", "modifier ma question", "Je peux laisser ma question à quelqu'un?"):
+        events, messages = step(None, text, intent="edit_inquiry")
+        assert not messages and not any(v for k, v in slot_values(events).items() if k != "requested_slot")
+
+
+def test_prompts_have_no_stray_thanks_and_ask_one_thing() -> None:
+    for name in ("utter_ask_inquiry_name", "utter_ask_inquiry_email", "utter_ask_inquiry_organisation",
+                 "utter_ask_inquiry_question"):
+        text = DOMAIN["responses"][name][0]["text"]
+        assert not re.search(r"\b(merci|désolé|pardon)\b", text, re.IGNORECASE) and text.count("?") == 1, name
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Le nom est faux, c'est Karine Dubé", ("inquiry_name", "Karine Dubé")),
+    ("l'organisme c'est pas ça, j'ai pas d'organisme, je suis citoyenne", ("inquiry_organisation", "non précisé")),
+    ("oups, mon courriel c'est Luc@Exemple.org", ("inquiry_email", "luc@exemple.org")),
+    ("oups je me suis trompé, c'est marcandre.tremblay@gmail.com", ("inquiry_email", "marcandre.tremblay@gmail.com")),
+    ("l'organisme c'est pas ça", ("inquiry_organisation", None)),
+    ("modifier ma question", ("inquiry_question", None)),
+    ("Je peux laisser ma question à quelqu'un?", None),
+])
+def test_corrections_at_the_summary(text: str, expected: Any) -> None:
+    from actions.inquiry import correction
+    assert correction(text) == expected
+
+
+@pytest.mark.parametrize("slot, text, intent, leaves", [
+    ("inquiry_organisation", "non merci", "deny", False),            # skips the optional organisation
+    ("inquiry_organisation", "non merci, j'arrête là", "deny", True),
+    ("inquiry_question", "Comment annuler une entente de mutualisation?", "cancel", False),
+    ("inquiry_question", "stop", "cancel", True),
+    ("inquiry_question", "Je veux savoir comment on met fin à une mutualisation", "cancel", False),
+    ("inquiry_name", "/cancel", "cancel", True),
+])
+def test_leaving_depends_on_the_step(slot: str, text: str, intent: str, leaves: bool) -> None:
+    from actions.inquiry import Step
+    assert Step(slot, text, intent, 0.95).leaves() is leaves
+
+
+@pytest.mark.parametrize("action_name", ["ActionEditInquiry", "ActionReplyYesNo", "ActionSubmitInquiry"])
+def test_a_request_to_write_read_as_another_intent_opens_the_form(action_name: str) -> None:
+    import actions.inquiry as inquiry
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    parse = {"text": "je voudrais laisser un mot à la responsable", "intent": {"name": "affirm", "confidence": 0.6}}
+    tracker = Tracker("t", {"mutu_offer": False}, parse, [], False, None, {}, "action_listen")
+    events = asyncio.run(getattr(inquiry, action_name)().run(CollectingDispatcher(), tracker, DOMAIN))
+    assert events == [{"event": "followup", "name": "inquiry_form", "timestamp": None}]
+
+
+def test_at_the_summary_a_privacy_question_is_answered_and_the_summary_shown_again() -> None:
+    from rasa_sdk import Tracker
+    from rasa_sdk.executor import CollectingDispatcher
+    from actions.inquiry import ActionReplyYesNo, fingerprint
+    values = {"inquiry_name": "Anne Roy", "inquiry_email": "anne@exemple.org", "inquiry_organisation": "non précisé",
+              "inquiry_question": "Une question?"}
+    slots = {**values, "inquiry_consent": True, "inquiry_summary": fingerprint(values), "inquiry_pending": True}
+    parse = {"text": "non mais qui va voir mes renseignements?", "intent": {"name": "deny", "confidence": 0.7}}
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(ActionReplyYesNo().run(dispatcher, Tracker("t", slots, parse, [], False, None, {},
+                                                                    "action_listen"), DOMAIN))
+    assert "jours" in dispatcher.messages[0]["text"]  # not cancelled: answered
+    assert dispatcher.messages[1]["response"] == "utter_inquiry_summary"
+    assert {"event": "slot", "name": "inquiry_pending", "value": True, "timestamp": None} in events
