@@ -221,11 +221,17 @@ _COMPLAINT_LEAD = re.compile(rf"^[\s,.;:!-]*(?:{_COMPLAINT})?[\s,.;:!-]*"
                              r"c'est plutot|mettez|mets|pour|par|plutot)\b)?[\s,.;:!-]*", re.IGNORECASE)
 
 
+_VALUE_LEAD = re.compile(r"^\s*est\s+(?=\w)", re.IGNORECASE)  # « mon nom est Josée … » (not « est-ce »)
+
+
 def correction_value_text(rest: str) -> str:
-    """The new value's part of a correction's rest: « est faux, c'est Karine Dubé » → « c'est Karine Dubé »."""
+    """The new value's part of a correction's rest: « est faux, c'est Karine Dubé » → « c'est Karine Dubé »;
+    « est Josée Gagnon-Roy » (« mon nom est … ») → « Josée Gagnon-Roy »."""
     original = _norm(rest)
     match = _COMPLAINT_LEAD.match(fold(original))
-    return _cut(original, match.end(), len(original)).strip() if match else original
+    value = _cut(original, match.end(), len(original)).strip() if match else original
+    cue = _VALUE_LEAD.match(fold(value))
+    return _cut(value, cue.end(), len(value)).strip() if cue and cue.end() else value
 
 
 OOPS = re.compile(r"\b(?:oups|oops|erreur|trompee?|je voulais dire|plutot|en fait|correction|finalement|desole)\b")
@@ -292,31 +298,42 @@ def _with_given_name(candidate: str, original: str) -> str:
     return f"{candidate}, {match.group(1)}" if match and _name_shaped(match.group(1)) else candidate
 
 
+# A button's word typed alone (« Confirmer » at the wrong moment) is never a name.
+_COMMANDS = {"confirmer", "confirme", "modifier", "annuler", "passer", "envoyer", "envoie", "envoyez", "valider",
+             "ok", "okay", "oui", "non", "correct", "parfait", "merci", "suivant", "continuer"}
+
+
 def read_name(text: str) -> Reading:
     """« Je m'appelle Josée Gagnon-Roy » → Josée Gagnon-Roy; « My name is Sarah O'Connor » → Sarah
     O'Connor; « pourquoi vous avez besoin de mon nom? » → other."""
-    if is_payload(text):
+    if is_payload(text) or _folded(text).strip(" .!") in _COMMANDS:
         return OTHER
     original = re.sub(r"\S+@\S+", " ", _norm(text))  # an address typed with the name is read apart
     if not original.strip():
         return OTHER
     had_lead = False
-    for clause in _clauses(original):
+    clauses = _clauses(original)
+    for index, clause in enumerate(clauses):
         folded = fold(clause)
         stripped = _strip_fillers(folded)
         lead = _NAME_LEAD.match(stripped)
         if lead:
             had_lead = True
             stripped = stripped[lead.end():].strip(" ,:")
+        elif index and not had_lead:
+            continue  # after a sentence, only « c'est … », « je m'appelle … » give the name
         stripped = re.sub(r"\s+(?:ici|here|speaking)$", "", _strip_fillers(stripped))
         if not stripped:
             continue
         start = folded.find(stripped)
         candidate = _cut(clause, start, start + len(stripped)) if start >= 0 else stripped
         candidate = _ORG_AFTER_NAME.split(candidate.strip(" .,:;!\"«»"))[0].strip()
-        if _name_shaped(candidate):
+        # after a sentence, « c'est important » is no name: a later clause's needs two words or a capital
+        later_ok = not index or len(candidate.split()) >= 2 or candidate[:1].isupper()
+        if _name_shaped(candidate) and later_ok:
             return Reading("value", _with_given_name(candidate, original))
-        if "?" not in original and not had_lead:
+        later_lead = any(_NAME_LEAD.match(_strip_fillers(fold(c))) for c in clauses[index + 1:])
+        if "?" not in original and not had_lead and not later_lead:
             return OTHER  # the message's first words are a sentence, not a name
     return OTHER
 
@@ -434,7 +451,9 @@ def read_organisation(text: str) -> Reading:
         start = cfolded.find(stripped)
         candidate = (_cut(clause, start, start + len(stripped)) if start >= 0 else stripped).strip(" .,:;!\"«»")
         words = re.findall(r"[\w]+", fold(candidate))
-        if "?" in text and not lead or any(w in _ORG_STOP for w in words) or not 1 <= len(words) <= 15:
+        # a stop word marks a sentence unless it is capitalised inside a name (« CPE Les Petits Pas »)
+        stops = [w for w in re.findall(r"[\w]+", candidate) if fold(w) in _ORG_STOP and not w[:1].isupper()]
+        if "?" in text and not lead or stops or not 1 <= len(words) <= 15:
             break  # a sentence: what came before it (if anything) is the organisation
         if not found:
             article = re.match(r"^(?:la|le|les|l')\s*(?=\S)", candidate)

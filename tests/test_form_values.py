@@ -203,3 +203,23 @@ def test_the_readers_import_neither_rasa_nor_rasa_sdk() -> None:
     code = ("import sys, bot.form_values; "
             "sys.exit(any(m.split('.')[0] in ('rasa', 'rasa_sdk') for m in sys.modules))")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_correction_that_states_the_value_with_est_keeps_only_the_value() -> None:
+    from bot.form_values import correction_value_text, read_correction
+    found = read_correction("mon nom est Josée Gagnon-Roy")
+    assert found is not None and found.field == "inquiry_name"
+    assert correction_value_text(found.rest) == "Josée Gagnon-Roy"
+
+
+@pytest.mark.parametrize("text", ["Confirmer", "confirmer", "Annuler", "ok", "Merci"])
+def test_a_button_word_typed_alone_is_never_a_name(text: str) -> None:
+    assert read_name(text).kind == "other"
+
+
+def test_a_name_given_after_a_sentence_is_read_and_an_organisation_may_hold_capitalised_small_words() -> None:
+    assert read_name("attendez je vous ai pas donné mon nom. C'est Karine Dubé").value == "Karine Dubé"
+    assert read_name("je veux pas donner mon nom").kind == "other"
+    assert read_name("je voulais savoir un truc. c'est important").kind == "other"
+    assert read_organisation("CPE Les Petits Pas").value == "CPE Les Petits Pas"
+    assert read_organisation("je sais pas").kind != "value"
