@@ -79,12 +79,17 @@ def surer(message: Dict[str, Any], question: Optional[Dict[str, Any]]) -> Dict[s
     return {**message, **{k: question[k] for k in ("intent", "intent_ranking", "response_selector") if k in question}}
 
 
+QUESTION_INTENTS = ("faq", "not_in_source", "nlu_fallback", "out_of_scope")
+
+
 def in_context(parse: Dict[str, Any], contextual: Optional[Dict[str, Any]], thing: Optional[str]) -> Dict[str, Any]:
     """The message's parse, or its parse with the last answer's thing named after it (bot/channels.py)
     when the message alone is unsure and, read in context, is surely about that thing."""
     knowledge = kb.load()
     if not contextual or not thing or thing not in knowledge.things:
         return parse
+    if (parse.get("intent") or {}).get("name") not in QUESTION_INTENTS:
+        return parse  # « non c'est pas ça », « merci »: what the message says alone stands
     _, alone = kb.faq_choice(parse)
     topic, read = kb.faq_choice(contextual)
     owner = knowledge.thing_of_topic(topic or "")

@@ -459,4 +459,15 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
         return Plan("help")
     if intent == "out_of_scope":
         return Plan("out_of_scope")
+    chosen = most_specific(named, flat) if named and intent == "nlu_fallback" else None
+    if chosen and _clear_first(parse, chosen.topic):  # unsure of the words, not of the thing named
+        return Plan("topic", topic=chosen.topic, thing=chosen.key)
     return Plan("clarify")
+
+
+def _clear_first(parse: Dict[str, Any], topic: str, ratio: float = 0.5) -> bool:
+    """Is ``topic`` the FAQ reading's first choice, well ahead of the second?"""
+    ranking = ((parse.get("response_selector") or {}).get("faq") or {}).get("ranking") or []
+    scores = [float(r.get("confidence") or 0.0) for r in ranking[:2]]
+    first = (ranking[0].get("intent_response_key") or "").split("/", 1)[-1] if ranking else None
+    return first == topic and (len(scores) < 2 or scores[1] < ratio * scores[0])

@@ -130,6 +130,8 @@ def test_a_follow_up_is_read_in_context_only_when_that_is_surer_and_about_the_la
     sure = parse("faq", "who_made", 0.9)
     assert in_context(sure, contextual, "coordinator") is sure  # the message alone is sure
     assert in_context(alone, contextual, None) is alone
+    rejection = {"intent": {"name": "not_what_i_meant", "confidence": 0.94}}
+    assert in_context(rejection, contextual, "coordinator") is rejection
 
 
 @pytest.mark.parametrize("text, leans", [
@@ -142,3 +144,13 @@ def test_a_follow_up_is_read_in_context_only_when_that_is_surer_and_about_the_la
 ])
 def test_only_messages_that_lean_on_the_last_answer_are_read_in_its_context(text: str, leans: bool) -> None:
     assert kb.leans_on_context(KNOWLEDGE, text) is leans
+
+
+def test_a_fallback_that_names_a_thing_answers_that_thing() -> None:
+    fallback = {"intent": {"name": "nlu_fallback", "confidence": 0.4}, "response_selector": {"faq": {"ranking": [
+        {"intent_response_key": "faq/example_cdc", "confidence": 0.3},
+        {"intent_response_key": "faq/examples_list", "confidence": 0.1}]}}}
+    plan = decide("la premiere de la liste, celle des CDC", fallback)
+    assert (plan.kind, plan.topic) == ("topic", "example_cdc")
+    fallback["response_selector"]["faq"]["ranking"][1]["confidence"] = 0.2  # a close second: ask
+    assert decide("la premiere de la liste, celle des CDC", fallback).kind == "clarify"
