@@ -59,7 +59,8 @@ def looks_like_question(text: str) -> bool:
 
 YES = re.compile(r"^(oui|ouais|ouin|ok|okay|o\.k|d'accord|dac|correct|parfait|bien sûr|bien sur|certainement|"
                  r"absolument|j'accepte|jaccepte|j accepte|je consens|consens|accepte|go|yes|yep|sure|i agree|"
-                 r"c'est correct|c'est beau|pas de probl[eè]me)\b", re.IGNORECASE)
+                 r"c'est correct|c'est beau|c'est bon|ça me va|ca me va|allons-y|vas-y|pas de probl[eè]me)\b",
+                 re.IGNORECASE)
 NO = re.compile(r"^(non|nan|no|nope|pas question|je refuse|refuse|jamais|laisse faire|laissez faire|non merci|"
                 r"je ne consens pas|je consens pas|j'accepte pas|je n'accepte pas)\b", re.IGNORECASE)
 

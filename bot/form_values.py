@@ -322,7 +322,8 @@ def read_name(text: str) -> Reading:
             stripped = stripped[lead.end():].strip(" ,:")
         elif index and not had_lead:
             continue  # after a sentence, only « c'est … », « je m'appelle … » give the name
-        stripped = re.sub(r"\s+(?:ici|here|speaking)$", "", _strip_fillers(stripped))
+        stripped = re.sub(r"\s+(?:ici|here|speaking|qui vous ecrit|qui ecrit|qui vous parle|a l'appareil)$", "",
+                          _strip_fillers(stripped))
         if not stripped:
             continue
         start = folded.find(stripped)
@@ -330,7 +331,12 @@ def read_name(text: str) -> Reading:
         candidate = _ORG_AFTER_NAME.split(candidate.strip(" .,:;!\"«»"))[0].strip()
         # after a sentence, « c'est important » is no name: a later clause's needs two words or a capital
         later_ok = not index or len(candidate.split()) >= 2 or candidate[:1].isupper()
-        if _name_shaped(candidate) and later_ok:
+        # « Franchement, c'est bien compliqué… », « Juste avant : c'est quoi… ? »: a first clause
+        # without a lead, followed by a sentence, is not a name
+        rest = " ".join(clauses[index + 1:])
+        sentence_follows = not lead and len(rest.split()) >= 3 and (
+            "?" in rest or bool(re.search(r"\b(?:je|j|tu|vous|il|elle|on|c'est|c est|est|sont|pas|quoi)\b", fold(rest))))
+        if _name_shaped(candidate) and later_ok and not sentence_follows:
             return Reading("value", _with_given_name(candidate, original))
         later_lead = any(_NAME_LEAD.match(_strip_fillers(fold(c))) for c in clauses[index + 1:])
         if "?" not in original and not had_lead and not later_lead:
@@ -412,7 +418,7 @@ def says_no_email(text: str) -> bool:
 NO_ORGANISATION = re.compile(
     r"\b(?:pas d'organisme|pas d'organisation|pas d'employeur|aucun organisme|aucune organisation|sans organisme|"
     r"pas (?:vraiment )?d'org\w*|(?:non,? )?j'en ai (?:pas|aucun)|je n'en ai pas|aucun|aucune|rien|n/?a|none|"
-    r"passer|je passe|skip|sauter|"
+    r"passer|je passe|skip|sauter|no organi[sz]ation|not with an organi[sz]ation|just me|myself|"
     r"(?:simple )?citoyen(?:ne)?|a titre (?:personnel|individuel)|a mon compte|a mon propre compte|"
     r"travailleu(?:r|se) autonome|pigiste|particulier|particuliere|pour moi-meme|pour moi meme|personnel|"
     r"retraite|retraitee|je ne travaille (?:pas|pour aucun)|je travaille pas|sans emploi|independant(?:e)?|"
@@ -425,7 +431,7 @@ _ORG_LEAD = re.compile(
     r"je travaille|je bosse|on travaille|je suis employee?|je represente|je fais partie|je viens|j'appelle|"
     r"j'ecris|je suis|on est|nous sommes|l'organisme|mon organisme|notre organisme|l'organisation|"
     r"mon organisation|mon employeur|c'est|c est|cest|ca serait|ce serait|plutot|en fait|chez|pour|avec|"
-    r"organisme ?:|organisation ?:)\b[\s,:]*"
+    r"s'appelle|se nomme|s'intitule|organisme ?:|organisation ?:)\b[\s,:]*"
     r"(?:(?:est|c'est|:)\s*)?(?:(?:pour|au|aux|a|chez|avec|dans|de|du|des)\b|d')?\s*)+")
 _ORG_STOP = set("je j tu vous me m te t mon ma mes pourquoi comment quoi quel quelle combien quand pas ne "
                 "oups attendez attends trompe trompee erreur voulez veux pouvez peux faut besoin savoir".split())

@@ -140,8 +140,12 @@ def main(argv: List[str]) -> int:
     parser.add_argument("--corpus", default=str(CORPUS))
     parser.add_argument("--only", nargs="*")
     parser.add_argument("--show-failures", action="store_true")
+    parser.add_argument("--topics", help="more answer keys (e.g. ../shared/eval/questions.dev.yml) for a new corpus")
     args = parser.parse_args(argv)
-    result = play(args.url, OutboxStore(Path(args.db)), load(Path(args.corpus)), args.only)
+    spec = load(Path(args.corpus))
+    if args.topics:
+        spec["topics"] = {**yaml.safe_load(Path(args.topics).read_text("utf-8"))["topics"], **(spec.get("topics") or {})}
+    result = play(args.url, OutboxStore(Path(args.db)), spec, args.only)
     if args.show_failures:
         print("\n".join(result.failures + result.wrong_values + [f"undelivered: {c}" for c in result.undelivered]))
     print(result.summary())

@@ -223,3 +223,21 @@ def test_a_name_given_after_a_sentence_is_read_and_an_organisation_may_hold_capi
     assert read_name("je voulais savoir un truc. c'est important").kind == "other"
     assert read_organisation("CPE Les Petits Pas").value == "CPE Les Petits Pas"
     assert read_organisation("je sais pas").kind != "value"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Juste avant : c'est quoi exactement une coentreprise?", None),
+    ("Franchement, c'est bien compliqué juste pour poser une question", None),
+    ("C'est Ginette Morin qui vous écrit", "Ginette Morin"),
+    ("Marie Roy, de la CDC du Granit", "Marie Roy"),
+])
+def test_a_word_before_a_sentence_is_no_name_and_a_trailing_qui_vous_ecrit_is_dropped(text: str, expected) -> None:
+    assert read_name(text).value == expected
+
+
+def test_no_organisation_in_english() -> None:
+    assert read_organisation("No organization, just me").kind == "none"
+
+
+def test_an_organisation_introduced_by_its_name_verb() -> None:
+    assert read_organisation("l'organisme s'appelle Entraide Lotbinière").value == "Entraide Lotbinière"
