@@ -155,6 +155,8 @@ async def with_context(agent: Any, sender: str, text: str,
     question in its context, and the answer action keeps that reading when it is surer."""
     if not isinstance(text, str) or text.startswith("/") or agent is None or len(text.split()) > CONTEXT_MAX_WORDS:
         return metadata
+    if not knowledge.leans_on_context(knowledge.load(), text):
+        return metadata  # the answer action would not use it: no tracker read, no second parse
     label = await _context_label(agent, sender)
     if not label:
         return metadata

@@ -154,3 +154,39 @@ def test_a_fallback_that_names_a_thing_answers_that_thing() -> None:
     assert (plan.kind, plan.topic) == ("topic", "example_cdc")
     fallback["response_selector"]["faq"]["ranking"][1]["confidence"] = 0.2  # a close second: ask
     assert decide("la premiere de la liste, celle des CDC", fallback).kind == "clarify"
+
+
+class _Tracker:
+    def get_slot(self, name: str) -> Optional[str]:
+        return "coordinator" if name == "mutu_thing" else None
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.reads = 0
+
+    async def retrieve(self, sender: str) -> _Tracker:
+        self.reads += 1
+        return _Tracker()
+
+
+class _Agent:
+    def __init__(self) -> None:
+        self.parsed: List[str] = []
+        self.tracker_store = _Store()
+
+    async def parse_message(self, text: str) -> Dict[str, Any]:
+        self.parsed.append(text)
+        return {"text": text, "intent": {"name": "faq", "confidence": 0.9}, "intent_ranking": [],
+                "response_selector": {}}
+
+
+def test_the_channel_reads_in_context_only_messages_that_lean_on_the_last_answer() -> None:
+    import asyncio
+    from bot.channels import CONTEXT_KEY, with_context
+    agent = _Agent()
+    metadata = asyncio.run(with_context(agent, "s1", "elle travaille pour qui?", None))
+    assert agent.parsed == ["elle travaille pour qui? (Isabelle Lapointe)"] and CONTEXT_KEY in metadata
+    agent = _Agent()
+    assert asyncio.run(with_context(agent, "s1", "c'est quoi une coentreprise au juste?", None)) is None
+    assert agent.parsed == [] and agent.tracker_store.reads == 0  # no tracker read, no second parse
