@@ -76,7 +76,12 @@ def surer(message: Dict[str, Any], question: Optional[Dict[str, Any]]) -> Dict[s
     _, alone = kb.faq_choice(question)
     if alone <= whole:
         return message
-    return {**message, **{k: question[k] for k in ("intent", "intent_ranking", "response_selector") if k in question}}
+    return with_reading(message, question)
+
+
+def with_reading(parse: Dict[str, Any], other: Dict[str, Any]) -> Dict[str, Any]:
+    """``parse`` with the classifiers' reading (intent, ranking, FAQ topic) of ``other``."""
+    return {**parse, **{k: other[k] for k in ("intent", "intent_ranking", "response_selector") if k in other}}
 
 
 QUESTION_INTENTS = ("faq", "not_in_source", "nlu_fallback", "out_of_scope")
@@ -96,7 +101,7 @@ def in_context(parse: Dict[str, Any], contextual: Optional[Dict[str, Any]], thin
     family = {thing, knowledge.things[thing].parent} | {t.key for t in knowledge.children([knowledge.things[thing]])}
     if alone >= kb.CONFIDENT or read <= alone or owner is None or owner.key not in family:
         return parse
-    return {**parse, **{k: contextual[k] for k in ("intent", "intent_ranking", "response_selector") if k in contextual}}
+    return with_reading(parse, contextual)
 
 
 def context_of(tracker: Tracker) -> kb.Context:
@@ -306,11 +311,8 @@ class ActionAnswer(Action):
         """(text, parse) of each question: the channel's segments when there are two, else the message."""
         metadata = message.get("metadata") or {}
         segments = (metadata.get(SEGMENTS_KEY) or [])[:2]
-        if len(segments) >= 2 and (message.get("intent") or {}).get("name") in (
-                "faq", "not_in_source", "nlu_fallback", "out_of_scope"):
+        if len(segments) >= 2 and (message.get("intent") or {}).get("name") in QUESTION_INTENTS:
             return [(s.get("text") or "", s) for s in segments]
-        text = message.get("text") or ""
+        # The channel adds the in-context reading only to messages that lean on the last answer.
         parse = surer(message, metadata.get(QUESTION_KEY))
-        if not kb.leans_on_context(kb.load(), text):
-            return [(text, parse)]
-        return [(text, in_context(parse, metadata.get(CONTEXT_KEY), thing))]
+        return [(message.get("text") or "", in_context(parse, metadata.get(CONTEXT_KEY), thing))]

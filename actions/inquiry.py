@@ -148,7 +148,7 @@ def intent_of(tracker: Tracker) -> Tuple[str, float]:
     return intent.get("name") or "", float(intent.get("confidence") or 0.0)
 
 
-def privacy_answer(domain: DomainDict) -> str:
+def privacy_answer() -> str:
     """The consent's sentences about the data (what, who, how long, how to delete), filled in for
     the delivery channels in force: its full text, as behind the widget's « Détails »."""
     conf = settings.current()
@@ -244,7 +244,7 @@ class ValidateInquiryForm(FormValidationAction):
         if is_payload(step.text):
             return await self.side_answer(step, dispatcher, tracker, domain) + again
         if step.asks_about_privacy():
-            dispatcher.utter_message(text=privacy_answer(domain))
+            dispatcher.utter_message(text=privacy_answer())
             return again
         corrected = step.other_field()
         if corrected is not None:
@@ -344,7 +344,7 @@ async def answer_at_summary(dispatcher: CollectingDispatcher, tracker: Tracker,
     if wants_to_leave(text):
         return [ActiveLoop(None)] + cancel(dispatcher)
     if is_privacy_question(text):  # answered from the consent text, then the summary again
-        dispatcher.utter_message(text=privacy_answer(domain))
+        dispatcher.utter_message(text=privacy_answer())
         return show_summary(dispatcher, tracker)
     return None
 

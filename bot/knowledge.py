@@ -370,11 +370,17 @@ def leans_on_context(knowledge: Knowledge, text: str) -> bool:
     things = mentioned(knowledge, focused, len(words) <= 6)
     if any(not t.weak for t in things):
         return False
-    pronoun = bool(_PRONOUN.search(flat)) and not _FIRST_PERSON.search(flat)
     content = content_words(focused, things)
     bare = len(content) <= (1 if len(words) <= 6 else 0)
-    follow = bool(_FOLLOW.match(flat)) and len(words) <= 14 and (pronoun or len(content) <= 3)
-    return bare or (pronoun and len(words) <= 8) or follow
+    return bare or _points_back(flat) or (bool(_FOLLOW.match(flat)) and len(words) <= 14 and len(content) <= 3)
+
+
+def _points_back(flat: str) -> bool:
+    """A pronoun points back in a short message, or one that opens as a follow-up (« pis … ça »);
+    « ça » is everywhere in a longer one."""
+    words = len(flat.split())
+    return bool(_PRONOUN.search(flat)) and not _FIRST_PERSON.search(flat) and (
+        words <= 8 or (bool(_FOLLOW.match(flat)) and words <= 14))
 
 
 def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Context) -> Plan:
@@ -394,10 +400,7 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
     strong = [t for t in things if not t.weak]
     bare = len(content_words(focused, things)) <= (1 if short else 0)
     previous = knowledge.things.get(context.thing or "")
-    # A pronoun points back in a short message, or one that opens as a follow-up (« pis … ça »);
-    # « ça » is everywhere in a longer one.
-    refers_back = bool(_PRONOUN.search(flat)) and not _FIRST_PERSON.search(flat) and (
-        len(flat.split()) <= 8 or (bool(_FOLLOW.match(flat)) and len(flat.split()) <= 14))
+    refers_back = _points_back(flat)
     follow_up = bool(_FOLLOW.match(flat)) or bare
 
     # The classifier is sure it is off-topic (« le Relais pour la vie », « une halte-garderie »): a
