@@ -16,6 +16,7 @@ from typing import Dict, List, Optional
 
 import yaml
 
+from bot.db import tracker_store_config
 from bot.inquiries.delivery import describe as describe_channels
 from bot.settings import ROOT, Settings
 
@@ -67,16 +68,9 @@ def endpoints_config(conf: Settings) -> Dict[str, object]:
     """
     endpoints: Dict[str, object] = {"action_endpoint": {"url": conf.actions_url},
                                     "nlg": {"type": "bot.nlg.LinksNaturalLanguageGenerator"}}
-    # Rasa's SQL tracker store, reading a bounded window of each conversation (bot/tracker_store.py);
-    # MUTU_TRACKER_WINDOW=0 gives Rasa's own, which reads the whole session at every message.
-    store: Dict[str, object] = {"type": "bot.tracker_store.WindowedSQLTrackerStore", "window": conf.tracker_window} \
-        if conf.tracker_window else {"type": "SQL"}
+    endpoints["tracker_store"] = tracker_store_config(conf)
     if conf.store_profile == "sqlite":
-        endpoints["tracker_store"] = {**store, "dialect": "sqlite", "db": str(conf.tracker_db)}
         return endpoints
-    endpoints["tracker_store"] = {**store, "dialect": "postgresql", "url": conf.pg_host,
-                                  "port": conf.pg_port, "db": conf.pg_db, "username": conf.pg_user,
-                                  "password": conf.pg_password or ""}
     endpoints["lock_store"] = {"type": "bot.locks.ResilientRedisLockStore", "url": conf.redis_host, "port": conf.redis_port,
                                "db": conf.redis_db, "password": conf.redis_password, "key_prefix": "mutu"}
     return endpoints

@@ -14,25 +14,21 @@ The delivery worker runs a pass at start, then every ``MUTU_RETENTION_INTERVAL_S
 from __future__ import annotations
 
 import logging
-import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Dict, Optional, Union
-from urllib.parse import urlsplit
+from typing import Optional
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine, URL
+from sqlalchemy.engine import Engine
 
+from bot.db import missing_sqlite_file, tracker_engine
 from bot.inquiries.store import OutboxStore
-from bot.launcher import endpoints_config  # the one definition of the stores Rasa is given
 from bot.settings import Settings
 
 logger = logging.getLogger("mutu.retention")
 DAY_SECONDS = 86400.0
 BATCH_SIZE = 5000  # events deleted per transaction: Rasa's own writes never wait long
 RETRY_SECONDS = 300.0  # after a failed pass (database down), try again this soon
-POSTGRESQL_SCHEMA_ENV = "POSTGRESQL_SCHEMA"  # the variable Rasa's SQL tracker store reads
 
 # The two columns of Rasa's SQLTrackerStore.SQLEvent that retention needs.
 EVENTS = sa.Table("events", sa.MetaData(), sa.Column("id", sa.Integer, primary_key=True),
@@ -70,53 +66,9 @@ class RetentionSchedule:
         self.next_at = now + (self.interval if ok else min(self.interval, self.retry_after))
 
 
-def tracker_store_config(conf: Settings) -> Dict[str, Any]:
-    """The tracker store section the launcher writes into Rasa's endpoints file."""
-    return dict(endpoints_config(conf)["tracker_store"])  # type: ignore[arg-type]
-
-
-def tracker_store_url(store: Dict[str, Any]) -> Union[str, URL]:
-    """The URL Rasa's ``SQLTrackerStore.get_db_url`` builds from that section (``url`` is the
-    host, which may hold a port or be a complete URL)."""
-    host, port = store.get("url"), store.get("port")
-    if host and "://" in host:
-        return host
-    if host:
-        parsed = urlsplit(f"scheme://{host}")
-        port, host = parsed.port or port, parsed.hostname or host
-    return URL.create(store.get("dialect", "sqlite"), store.get("username"), store.get("password"),
-                      host, int(port) if port else None, store.get("db", "rasa.db"))
-
-
-def tracker_engine(conf: Settings) -> Engine:
-    """An engine on Rasa's tracker database, configured as Rasa configures its own."""
-    url = sa.engine.make_url(tracker_store_url(tracker_store_config(conf)))
-    kwargs: Dict[str, Any] = {"poolclass": sa.pool.NullPool}
-    if url.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"timeout": 30}
-    elif url.get_backend_name() == "postgresql":
-        kwargs["connect_args"] = {"connect_timeout": 10}  # a server down must not stall deliveries
-        if os.environ.get(POSTGRESQL_SCHEMA_ENV):
-            kwargs["connect_args"]["options"] = f"-csearch_path={os.environ[POSTGRESQL_SCHEMA_ENV]}"
-    engine = sa.create_engine(url, **kwargs)
-    if url.get_backend_name() == "sqlite":
-        sa.event.listen(engine, "connect", _sqlite_secure_delete)
-    return engine
-
-
-def _sqlite_secure_delete(dbapi_connection: Any, _record: object) -> None:
-    """Deleted events are overwritten in the file, not left readable in free pages."""
-    dbapi_connection.execute("PRAGMA secure_delete=ON")
-
-
-def _missing_sqlite_file(engine: Engine) -> bool:
-    database = engine.url.database
-    return engine.url.get_backend_name() == "sqlite" and bool(database) and not Path(database).exists()
-
-
 def purge_events(engine: Engine, before: float, batch: int = BATCH_SIZE) -> int:
     """Delete every tracker event whose timestamp is before ``before``; return how many."""
-    if _missing_sqlite_file(engine) or not sa.inspect(engine).has_table("events"):
+    if missing_sqlite_file(engine) or not sa.inspect(engine).has_table("events"):
         return 0  # Rasa has not stored anything yet
     old_ids = sa.select(EVENTS.c.id).where(EVENTS.c.timestamp < before).limit(batch) \
         .correlate(None).scalar_subquery()
@@ -136,7 +88,7 @@ CHECKPOINTS = sa.Table("mutu_checkpoints", sa.MetaData(), sa.Column("id", sa.Int
 
 def purge_checkpoints(engine: Engine, before: float) -> int:
     """Delete the conversation-state checkpoints written before ``before``; return how many."""
-    if _missing_sqlite_file(engine) or not sa.inspect(engine).has_table(CHECKPOINTS.name):
+    if missing_sqlite_file(engine) or not sa.inspect(engine).has_table(CHECKPOINTS.name):
         return 0
     with engine.begin() as connection:
         return connection.execute(sa.delete(CHECKPOINTS).where(CHECKPOINTS.c.timestamp < before)).rowcount
@@ -148,7 +100,7 @@ def purge_conversations(conf: Settings, before: float) -> int:
     try:
         events = purge_events(engine, before)
         purge_checkpoints(engine, before)
-        if engine.url.get_backend_name() == "sqlite" and not _missing_sqlite_file(engine):
+        if engine.url.get_backend_name() == "sqlite" and not missing_sqlite_file(engine):
             with engine.connect() as connection:  # deleted rows out of the write-ahead log too
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return events

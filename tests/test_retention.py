@@ -25,7 +25,8 @@ from bot import settings
 from bot.inquiries import worker
 from bot.inquiries.store import NewInquiry, OutboxStore, conversation_key
 from bot.launcher import write_runtime_config
-from bot.retention import RetentionSchedule, tracker_store_config, tracker_store_url
+from bot.db import tracker_store_config, tracker_store_url
+from bot.retention import RetentionSchedule
 from tests.conftest import ROOT, wait_for
 
 DAY = 86400.0

@@ -27,6 +27,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from bot.db import data_engine, missing_sqlite_file, tracker_engine
 from bot.settings import Settings
 
 try:
@@ -164,12 +165,7 @@ def conversation_key(key: bytes, sender_id: str) -> str:
 
 
 def console_engine(conf: Settings) -> Engine:
-    if conf.store_profile == "scale":
-        from bot.retention import tracker_engine
-        return tracker_engine(conf)
-    conf.data_dir.mkdir(parents=True, exist_ok=True)
-    return sa.create_engine(f"sqlite:///{conf.console_db}", poolclass=sa.pool.NullPool,
-                            connect_args={"timeout": 30})
+    return data_engine(conf, conf.console_db)
 
 
 def day_of(ts: float) -> date:
@@ -218,12 +214,11 @@ class ConsoleStore:
 
     def ingest(self, tracker: Optional[Engine] = None) -> int:
         """Copy the new user messages (and how they were answered) from the tracker store."""
-        from bot.retention import _missing_sqlite_file, tracker_engine
         own = tracker is None
         tracker = tracker or tracker_engine(self.conf)
         added = 0
         try:
-            if _missing_sqlite_file(tracker) or not sa.inspect(tracker).has_table("events"):
+            if missing_sqlite_file(tracker) or not sa.inspect(tracker).has_table("events"):
                 return 0
             while True:
                 with self.engine.begin() as db:
