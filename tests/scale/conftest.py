@@ -6,9 +6,10 @@ from typing import ContextManager, Dict, Iterator
 
 import pytest
 
+from tests.conftest import OFFSET
 from tests.services import ServiceError, postgres_server, redis_server
 
-PG_PORT, REDIS_PORT = 15432, 16379
+PG_PORT, REDIS_PORT = 15432 + OFFSET, 16379 + OFFSET
 
 
 def _running(service: ContextManager[Dict[str, str]]) -> Iterator[Dict[str, str]]:

@@ -18,11 +18,11 @@ import pytest
 import sqlalchemy as sa
 
 from bot.launcher import is_ready
-from tests.conftest import API_TOKEN, ROOT, wait_for
+from tests.conftest import API_TOKEN, OFFSET, ROOT, wait_for
 from tests.helpers import flat, post
 
 pytestmark = pytest.mark.scale
-RASA_PORTS, ACTIONS_PORT = (15205, 15206), 15255
+RASA_PORTS, ACTIONS_PORT = (15205 + OFFSET, 15206 + OFFSET), 15255 + OFFSET
 
 
 def _start(env: Dict[str, str], only: str, log: Path) -> subprocess.Popen:
@@ -35,7 +35,7 @@ def cluster(postgres: Dict[str, str], redis: Dict[str, str], tmp_path_factory: p
     data = tmp_path_factory.mktemp("scale-data")
     base = dict(os.environ, PYTHONPATH=str(ROOT), MUTU_HOST="127.0.0.1", MUTU_DATA_DIR=str(data),
                 MUTU_STORE_PROFILE="scale", MUTU_ACTIONS_PORT=str(ACTIONS_PORT), MUTU_API_TOKEN=API_TOKEN,
-                MUTU_RATE_LIMIT_PER_MINUTE="0", MUTU_WEB_PORT="18100", **postgres, **redis)
+                MUTU_RATE_LIMIT_PER_MINUTE="0", MUTU_WEB_PORT=str(18100 + OFFSET), **postgres, **redis)
     procs = {"actions": _start(base, "actions", data / "actions.log")}
     for n, port in enumerate(RASA_PORTS):
         procs[f"rasa{n}"] = _start(dict(base, MUTU_RASA_PORT=str(port)), "rasa", data / f"rasa{n}.log")
