@@ -184,6 +184,10 @@ _EDIT_VERB = (r"(?:changer|change|changez|modifier|modifie|modifiez|corriger|cor
               r"trompee? sur|reecrire|reformuler|ajouter quelque chose a)")
 
 
+_SOFTENER = r"(?:(?:plutot|donc|juste|svp|stp|s'il vous plait|alors)\s+)?"  # « mettez plutôt mon nom … »
+_WHOLE = r"(?:\s+(?:au complet|en entier|complet|complete|exact|exacte|correct|correcte))?"  # « mon nom au complet »
+
+
 @dataclass(frozen=True)
 class Correction:
     field: str
@@ -199,8 +203,8 @@ def read_correction(text: str) -> Optional[Correction]:
     original = _norm(text)
     folded = fold(original)
     for field, words in _FIELD_WORDS:
-        named = rf"(?:{_OWNER})(?:{words})\b"
-        edit = re.search(rf"{_EDIT_VERB}\s+(?:{_OWNER})?(?:{words})\b", folded)
+        named = rf"(?:{_OWNER})(?:{words})\b{_WHOLE}"
+        edit = re.search(rf"{_EDIT_VERB}\s+{_SOFTENER}(?:{_OWNER})?(?:{words})\b{_WHOLE}", folded)
         said = re.search(rf"{named}\s*,?\s*(?P<complaint>{_COMPLAINT})?", folded)
         if edit and len(folded[:edit.start()].split()) <= 6:
             return Correction(field, _cut(original, edit.end(), len(original)), True)

@@ -134,6 +134,8 @@ def test_a_question_is_kept_as_written_but_never_a_button_or_an_edit_request() -
     ("change ma question pour : est-ce qu'il existe une coop?", QUESTION, "est-ce qu'il existe une coop?"),
     ("modifier mon nom", NAME, ""),
     ("le nom de l'organisme c'est Moisson Estrie", ORGANISATION, "c'est Moisson Estrie"),
+    ("Mettez plutôt mon nom au complet : Jean-François Pagé-Lemire", NAME, "Jean-François Pagé-Lemire"),
+    ("mon nom au complet c'est Anne-Marie Lévesque-Ouellet", NAME, "c'est Anne-Marie Lévesque-Ouellet"),
 ])
 def test_corrections_name_their_field_and_keep_the_new_value(text: str, field: str, value_text: str) -> None:
     found = read_correction(text)
