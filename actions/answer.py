@@ -87,6 +87,14 @@ def with_reading(parse: Dict[str, Any], other: Dict[str, Any]) -> Dict[str, Any]
 QUESTION_INTENTS = ("faq", "not_in_source", "nlu_fallback", "out_of_scope")
 
 
+def as_question(message: Dict[str, Any]) -> Dict[str, Any]:
+    """``message`` read as a question: its best question intent first (« son courriel? » outside
+    the form is not « Modifier »)."""
+    ranking = (message.get("intent_ranking") or [])
+    best = next((r for r in ranking if r.get("name") in QUESTION_INTENTS), {"name": "nlu_fallback", "confidence": 0.0})
+    return {**message, "intent": dict(best), "intent_ranking": [best] + [r for r in ranking if r is not best]}
+
+
 def in_context(parse: Dict[str, Any], contextual: Optional[Dict[str, Any]], thing: Optional[str]) -> Dict[str, Any]:
     """The message's parse, or its parse with the last answer's thing named after it (bot/channels.py)
     when the message alone is unsure and, read in context, is surely about that thing."""
@@ -284,7 +292,11 @@ class ActionAnswer(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker,
                   domain: DomainDict) -> List[EventType]:
-        message = tracker.latest_message or {}
+        return await self.answer(dispatcher, tracker, domain, tracker.latest_message or {})
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict,
+                     message: Dict[str, Any]) -> List[EventType]:
+        """Answer ``message`` (the latest one, or another reading of it) as a question."""
         pending = summary_pending(tracker) and tracker.active_loop_name is None
         handled = await answer_at_summary(dispatcher, tracker, domain) if pending else None
         if handled is not None:  # a correction, leaving in words or a privacy question at the summary

@@ -416,6 +416,9 @@ class ActionEditInquiry(Action):
         if tracker.get_slot("inquiry_consent") is not True:
             if asks_to_write(text):
                 return [FollowupAction("inquiry_form")]
+            if not is_payload(text) and read_correction(text) is None:  # « son courriel? »: not « Modifier »
+                from actions.answer import ActionAnswer, as_question  # answer.py imports this module
+                return await ActionAnswer().answer(dispatcher, tracker, domain, as_question(tracker.latest_message or {}))
             dispatcher.utter_message(response="utter_inquiry_nothing_pending")
             return []
         found = correction(text)

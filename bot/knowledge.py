@@ -89,11 +89,6 @@ GENERIC = {"quoi"}
 # Attributes worth a « ne précise pas » even without a named thing (in-domain by themselves).
 STANDALONE_UNKNOWN = {"cout", "financement", "employeur", "legal", "defis", "modele", "demarches", "gouvernance",
                       "dispo"}
-# Attributes precise enough that a named thing without that fact gets « ne précise pas » even in
-# a long message (otherwise a long message falls back on the classifiers' choice).
-# (« c'est-tu de la mutualisation? » is not among them: the definitions answer it.)
-STRICT = STANDALONE_UNKNOWN | {"combien", "membres", "quand", "dispo", "contenu", "conges", "coordonnees",
-                               "nom", "region"}
 _ATTRIBUTE_PATTERNS = [(name, re.compile(rf"\b(?:{pattern})\b")) for name, pattern in ATTRIBUTES]
 _STOP = set("""
 a ah ai alors as au aussi aux avec avez avoir bah ben bon c ca ce ceci cela celle celles celui ces cet cette
@@ -207,7 +202,10 @@ def _alias_found(alias: str, flat: str, words: Sequence[str]) -> bool:
         return True
     if " " in alias or len(alias) < 8:
         return False  # typos only in long single-word names (« coentrepise »)
+    # (a word that begins the name, or that the name begins, is another word: « personne » is not
+    # « personnel », « équipe » not « équipement »)
     return any(len(w) >= 7 and w[:2] == alias[:2] and abs(len(w) - len(alias)) <= 2
+               and not alias.startswith(w) and not w.startswith(alias)
                and difflib.SequenceMatcher(None, w, alias).ratio() >= 0.88 for w in words)
 
 
@@ -332,8 +330,8 @@ def _fact_plan(knowledge: Knowledge, thing: Thing, attr: str) -> Optional[Plan]:
     return Plan("fact", thing=thing.key, attribute=attr, text=value)
 
 
-def _aspect_plan(knowledge: Knowledge, candidates: Sequence[Thing], attr: str, flat: str, intent: Optional[str],
-                 previous: Optional[Thing], strong: Sequence[Thing], bare: bool) -> Optional[Plan]:
+def _aspect_plan(knowledge: Knowledge, candidates: Sequence[Thing], attr: str, flat: str,
+                 intent: Optional[str]) -> Optional[Plan]:
     """One fact of the candidates (or of a child), or « ne précise pas » when the knowledge file
     lists that aspect as not given, or the aspect is precise and the thing named."""
     for thing in candidates:
@@ -344,11 +342,9 @@ def _aspect_plan(knowledge: Knowledge, candidates: Sequence[Thing], attr: str, f
     if plan:
         return plan
     first = candidates[0]
-    from_context = first is previous and first not in strong
-    if (attr in first.unknown                                  # the file says it is not known
-            or (from_context and bare)                         # « combien de membres? » after it
-            or (not first.weak and (attr in STRICT or intent in ("not_in_source", "nlu_fallback",
-                                                                 "out_of_scope")))):
+    # « Ne précise pas » is a statement about the source: only for an aspect that the knowledge
+    # file lists as not given for that thing, or that the classifiers, too, read as not in it.
+    if attr in first.unknown or (not first.weak and intent == "not_in_source"):
         return Plan("dont_know", thing=first.key, attribute=attr, text=first.unknown.get(attr))
     return None
 
@@ -415,8 +411,9 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
     sure_topic = topic if intent == "faq" and confidence >= CONFIDENT else None
     # 1. A question about a named thing, or about the last one (« c'est où? », « pourquoi elles… »).
     candidates: List[Thing] = [t for t in (strong or (things if short else []))]
+    specific = [t for t in strong if not t.attractor and not t.only_facts]
     if previous and (refers_back or (bare and not things)) and not (previous.weak and strong) \
-            and previous not in candidates:
+            and not specific and previous not in candidates:
         # « c'est où? » after La Halte; a thing named now comes first (« le petit guide, il date de quand? »)
         candidates.insert(len(strong), previous)  # a word like « mutualisation » does not hide La Halte
     if attr == "autre" and candidates:
@@ -424,7 +421,7 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
         if sibling:
             return Plan("topic", topic=sibling.topic, thing=sibling.key)
     if attr and attr not in GENERIC and candidates:
-        plan = _aspect_plan(knowledge, candidates, attr, flat, intent, previous, strong, bare)
+        plan = _aspect_plan(knowledge, candidates, attr, flat, intent)
         # A cue word never overrides a topic the classifiers are sure of, unless the plan is about
         # that topic's own thing (« la Halte, combien de membres? » refines « la Halte »).
         # A bare follow-up (« combien de membres? ») gives the classifiers nothing but the cue.

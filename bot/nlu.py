@@ -26,7 +26,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.shared.nlu.constants import TEXT
 
 from bot import rasa_patches
-from bot.focus import focus_spans
+from bot.focus import focus_spans, is_question
 from bot.text import fold, words
 
 rasa_patches.apply()  # Rasa's savings, in the process that loads our components or store
@@ -112,6 +112,55 @@ class PersonRequestClassifier(GraphComponent):
                 message.set("intent", {"name": "contact_human", "confidence": 1.0}, add_to_output=True)
                 message.set("intent_ranking", [{"name": "contact_human", "confidence": 1.0}] + ranking,
                             add_to_output=True)
+        return messages
+
+
+YES_NO = ("affirm", "deny")
+QUESTION_READINGS = ("faq", "not_in_source", "out_of_scope")
+THANKS = re.compile(r"\b(merci|mci|thanks|thank you|remercie)\b")
+
+
+def _promote(message: Message, name: str) -> None:
+    """Make ``name`` the message's intent, with the confidence the classifiers gave it."""
+    ranking = message.get("intent_ranking") or []
+    found = next((r for r in ranking if r.get("name") == name), {"name": name, "confidence": 0.0})
+    message.set("intent", dict(found), add_to_output=True)
+    message.set("intent_ranking", [found] + [r for r in ranking if r.get("name") != name], add_to_output=True)
+
+
+def shape_reading(text: str, intent: str, ranking: List[Dict[str, Any]]) -> Optional[str]:
+    """The intent a message's shape calls for, when the classifiers' choice contradicts it:
+    a question (« pis qu'est-ce qu'ils mettent en commun exactement ») is not a « oui » or a
+    « non », so its best question reading wins; a thank-you with chatter and no question
+    (« ok je vais lire ça, merci ») is a thank-you when the classifiers rank it close."""
+    if text.startswith("/"):
+        return None
+    names = [r.get("name") for r in ranking]
+    if intent in YES_NO and len(list(words(text))) >= 3 and is_question(text):
+        return next((n for n in names if n in QUESTION_READINGS), None)
+    if intent in ("nlu_fallback", "faq") and not is_question(text) and THANKS.search(fold(text)) \
+            and "thank" in names[:3]:
+        return "thank"
+    return None
+
+
+@DefaultV1Recipe.register(
+    DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False
+)
+class MessageShapeGuard(GraphComponent):
+    """Put it after the FallbackClassifier: see ``shape_reading``."""
+
+    @classmethod
+    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
+               execution_context: ExecutionContext) -> "MessageShapeGuard":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            intent = (message.get("intent") or {}).get("name") or ""
+            reading = shape_reading(message.get("text") or "", intent, message.get("intent_ranking") or [])
+            if reading:
+                _promote(message, reading)
         return messages
 
 
