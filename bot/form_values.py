@@ -153,7 +153,11 @@ WRITE_TO = re.compile(
     r"\b(?:someone|somebody|anyone|a person)\b.{0,30}\b(?:email|e-mail|call|contact|write to|get back to|reach) me\b|"
     rf"\b(?:question|message|demande|mot) pour {_PERSON}|"
     r"\b(?:laisser|donner|laisse) mes coordonnees\b|\b(?:mis|mise|mettre|mettez-moi|mettez moi) en (?:contact|lien)\b|"
-    r"\b(?:leave|send|pass|forward)\b.{0,30}\b(?:message|note|question)\b")
+    r"\b(?:leave|send|pass|forward)\b.{0,30}\b(?:message|note|question)\b|"
+    # « j'aimerais qu'Isabelle sache que… », « pouvez-vous l'aviser que… », « informer la coordonnatrice »
+    rf"\b(?:{_PERSON}|qu'elle|qu'il) (?:sache|soit au courant|soit informee?|soit avisee?)\b|"
+    rf"\b(?:informer|aviser|prevenir|avertir|faire savoir a|faire part a) {_PERSON}|"
+    r"\b(?:l'|la |le )(?:informer|aviser|prevenir|avertir)\b|\b(?:lui|leur) (?:faire savoir|faire part|dire)\b")
 INFO_QUESTION = re.compile(r"^(?:c'est qui|qui est|qui|quel|quelle|c'est quoi|ou )\b")
 
 

@@ -188,6 +188,8 @@ def test_the_privacy_answer_is_the_consent_text_without_its_question() -> None:
     "J'aimerais qu'Isabelle Lapointe me contacte", "j'ai une question pour la coordonnatrice",
     "je voudrais demander quelque chose à la coordonnatrice", "Can I leave a message for Isabelle?",
     "est-ce que quelqu'un de Concertation Horizon pourrait m'écrire?", "Can someone from your team email me?",
+    "J'aimerais que la coordonnatrice sache qu'on veut participer", "pouvez-vous l'aviser qu'on est intéressés?",
+    "faudrait informer Isabelle de notre projet",
 ])
 def test_every_way_of_asking_to_write_to_her(text: str) -> None:
     assert asks_to_write(text)
@@ -196,7 +198,7 @@ def test_every_way_of_asking_to_write_to_her(text: str) -> None:
 @pytest.mark.parametrize("text", ["c'est qui la coordonnatrice", "qui est Isabelle Lapointe",
                                   "est-ce que quelqu'un peut m'expliquer la coentreprise?",
                                   "c'est quoi la mutualisation", "parlez-moi de la coordonnatrice",
-                                  "/contact_human"])
+                                  "/contact_human", "la Halte, elle sait combien de membres elle a?"])
 def test_asking_about_her_is_not_writing_to_her(text: str) -> None:
     assert not asks_to_write(text)
 
