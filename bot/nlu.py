@@ -117,6 +117,7 @@ class PersonRequestClassifier(GraphComponent):
 
 YES_NO = ("affirm", "deny")
 QUESTION_READINGS = ("faq", "not_in_source", "out_of_scope")
+SURE_TOPIC = 0.6  # the FAQ reading's own confidence above which an unsure message is a question
 THANKS = re.compile(r"\b(merci|mci|thanks|thank you|remercie)\b")
 
 
@@ -128,11 +129,12 @@ def _promote(message: Message, name: str) -> None:
     message.set("intent_ranking", [found] + [r for r in ranking if r.get("name") != name], add_to_output=True)
 
 
-def shape_reading(text: str, intent: str, ranking: List[Dict[str, Any]]) -> Optional[str]:
+def shape_reading(text: str, intent: str, ranking: List[Dict[str, Any]], topic_confidence: float = 0.0) -> Optional[str]:
     """The intent a message's shape calls for, when the classifiers' choice contradicts it:
     a question (« pis qu'est-ce qu'ils mettent en commun exactement ») is not a « oui » or a
     « non », so its best question reading wins; a thank-you with chatter and no question
-    (« ok je vais lire ça, merci ») is a thank-you when the classifiers rank it close."""
+    (« ok je vais lire ça, merci ») is a thank-you when the classifiers rank it close; a message
+    the intent classifiers are unsure of but whose FAQ answer is clear is a question."""
     if text.startswith("/"):
         return None
     names = [r.get("name") for r in ranking]
@@ -141,6 +143,8 @@ def shape_reading(text: str, intent: str, ranking: List[Dict[str, Any]]) -> Opti
     if intent in ("nlu_fallback", "faq") and not is_question(text) and THANKS.search(fold(text)) \
             and "thank" in names[:3]:
         return "thank"
+    if intent == "nlu_fallback" and topic_confidence >= SURE_TOPIC and "faq" in names[:4]:
+        return "faq"  # unsure which kind of message, sure which answer: « y'a tu un guide pour nous aider? »
     return None
 
 
@@ -158,7 +162,11 @@ class MessageShapeGuard(GraphComponent):
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
             intent = (message.get("intent") or {}).get("name") or ""
-            reading = shape_reading(message.get("text") or "", intent, message.get("intent_ranking") or [])
+            selector = ((message.get("response_selector") or {}).get("faq") or {}).get("response") or {}
+            gibberish = intent == "nlu_fallback" and (message.get("intent") or {}).get("confidence") == 1.0
+            reading = None if gibberish else shape_reading(message.get("text") or "", intent,
+                                                            message.get("intent_ranking") or [],
+                                                            float(selector.get("confidence") or 0.0))
             if reading:
                 _promote(message, reading)
         return messages
