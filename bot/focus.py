@@ -143,6 +143,19 @@ def question_segments(text: str, is_thing: "callable[[str], bool]" = lambda _: F
     return questions[:limit]
 
 
+def without_intro_clauses(text: str) -> str:
+    """``text`` without the self-introduction that opens a sentence before a comma (« chu coordo
+    dans un organisme en sécurité alimentaire, ça veut dire quoi? »): who the person is names
+    what they work on, not what they ask about."""
+    kept: List[str] = []
+    for start, end in sentence_spans(text):
+        clauses = text[start:end].split(",")
+        while len(clauses) > 1 and is_intro(clauses[0]) and _folded_words(",".join(clauses[1:])):
+            clauses = clauses[1:]
+        kept.append(",".join(clauses).strip())
+    return " ".join(k for k in kept if k)
+
+
 def question_sentences(text: str) -> List[str]:
     """The focused sentences that ask something (a « ? » or a leading question word); when
     none does, all of them. The attribute asked is read there, not in the context around it."""

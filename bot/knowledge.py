@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.focus import focus_text, question_sentences
+from bot.focus import focus_text, question_sentences, without_intro_clauses
 from bot.text import fold
 
 KNOWLEDGE_FILE = Path(__file__).resolve().parent / "knowledge.yml"
@@ -385,10 +385,11 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
     flat = norm(focused)
     intent = (parse.get("intent") or {}).get("name")
     short = len(flat.split()) <= 6
-    asked = " ".join(question_sentences(focused))
+    unintroduced = without_intro_clauses(focused)
+    asked = " ".join(question_sentences(unintroduced))
     things = mentioned(knowledge, asked, len(norm(asked).split()) <= 6)
     if not any(not t.weak for t in things):
-        things = mentioned(knowledge, focused, short) or things  # the context may name it
+        things = mentioned(knowledge, unintroduced, short) or things  # the context may name it
     # (a self-introduction never names the thing asked about: « chu à la MRC, c'est quoi… »)
     attr = attribute(without_names(" ".join(question_sentences(focused)), things))
     if attr == "autre" and not short:

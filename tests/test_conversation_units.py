@@ -170,3 +170,19 @@ def test_fingerprint_changes_with_any_field() -> None:
 def test_a_button_gives_exactly_its_topic_even_right_after_it() -> None:
     plan = decide("/faq/example_halte", parse("faq", "example_halte", 1.0), answer="topic:example_halte:halte")
     assert (plan.kind, plan.topic) == ("topic", "example_halte")
+
+
+def test_a_self_introduction_before_a_comma_names_nothing_asked() -> None:
+    text = ("chu coordo dans un organisme en securite alimentaire pis mon CA parle de mutualisation, "
+            "ca veut dire quoi au juste")
+    plan = decide(text, parse("faq", "def_mutualisation"))
+    assert (plan.kind, plan.topic) == ("topic", "def_mutualisation")
+    # a thing named in the question itself still counts
+    plan = decide("je suis à la CDC, la Cantine pour tous c'est où?", parse("faq", "def_mutualisation"))
+    assert (plan.kind, plan.thing, plan.attribute) == ("fact", "cantine", "lieu")
+
+
+def test_a_named_thing_is_not_hidden_by_the_last_one() -> None:
+    plan = decide("pis la cantine, elle mutualise quel genre de ressources?", parse("faq", "example_cantine"),
+                  thing="cdc_example")
+    assert plan.thing == "cantine"
