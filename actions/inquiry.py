@@ -22,7 +22,7 @@ from rasa_sdk.types import DomainDict
 from bot import settings
 from bot.form_values import (EMAIL, NAME, ORGANISATION, QUESTION, Reading, asks_to_write, correction_value_text,
                              find_email, is_oops, is_payload, is_privacy_question, privacy_text, question_problem,
-                             read_correction, read_email, read_name, read_organisation, read_question,
+                             read_correction, read_email, read_name, read_organisation, read_question, stated_question,
                              says_no_email, says_to_stop, valid_email, wants_to_leave)
 from bot.inquiries.store import NewInquiry, OutboxStore, conversation_key
 from bot.nlg import response_values
@@ -243,7 +243,12 @@ class ValidateInquiryForm(FormValidationAction):
             return cancel(dispatcher)
         if is_payload(step.text):
             return await self.side_answer(step, dispatcher, tracker, domain) + again
-        if step.asks_about_privacy():
+        stated = stated_question(step.text)
+        if stated and step.slot != QUESTION and not tracker.get_slot(QUESTION) \
+                and read_question(stated, settings.current().max_question_chars).kind == "value":
+            dispatcher.utter_message(response="utter_inquiry_question_noted")  # typed before its step
+            return [SlotSet(QUESTION, stated)] + again
+        if step.asks_about_privacy() and not (stated and step.slot == QUESTION):
             dispatcher.utter_message(text=privacy_answer())
             return again
         corrected = step.other_field()

@@ -486,12 +486,44 @@ EDIT_ONLY = re.compile(r"^(?:je veux |j'aimerais |je voudrais )?(?:modifier|chan
 _QUESTION_LEAD = re.compile(r"^(?:ma question|ma demande|mon message|question)\s*:\s*", re.IGNORECASE)
 
 
+# « Bon, ma question : … », « ma demande c'est … », « je voudrais savoir si Concertation Horizon … »
+_STATED = re.compile(r"\b(?:ma question|ma demande|mon message|ma vraie question)\s*(?:c'est|c est|cest|est|serait|:)\s*"
+                     r"(?=\S)", re.IGNORECASE)
+_ASKED_OF_THEM = re.compile(r"\b(?:je voudrais|j'aimerais|on voudrait|on aimerait|nous voudrions|je veux)\s+savoir\s+si\s+"
+                            r"(?:concertation horizon|vous|isabelle|elle|la coordonnatrice|votre equipe)\b")
+_PROTEST = re.compile(r"^(?:non,? )?(?:ma question|ma demande|la question)\s*(?:c'est|c est|cest|est|n'est)\s*pas\b")
+_DENIAL = re.compile(r"^(?:pas ca|pas la bonne|pas celle|pas ce que)\b")
+# Answers to the form itself, never a question: « c'est beau, envoie », « Confirmer », « passer »
+_FORM_WORDS = re.compile(r"^(?:(?:c'est beau|c est beau|cest beau|ok|okay|oui|parfait|go|envoie|envoie-la|envoyez|"
+                         r"envoyer|confirmer|confirme|je confirme|passer|passe|suivant|merci|c'est bon|c bon)"
+                         r"[\s,.!]*)+$")
+
+
+def stated_question(text: str) -> Optional[str]:
+    """The question a message states as such, wherever it starts (« euh je voulais voir le contrat.
+    Bon, ma question : … » → « … »), or None (« ma question c'est pas ça » states none)."""
+    text = (text or "").strip()
+    found = list(_STATED.finditer(text))
+    if found:
+        rest = text[found[-1].end():].strip()
+        if _DENIAL.match(_folded(rest)) or len(_folded(rest).split()) < 3:
+            return None
+        return rest
+    asked = _ASKED_OF_THEM.search(_folded(text))
+    return text if asked else None
+
+
 def read_question(text: str, limit: int) -> Reading:
     """The question as written (a lead « Ma question : » dropped); too short or too long is
-    ``invalid``; a button, or a request to modify the question, is other."""
-    if is_payload(text) or EDIT_ONLY.match(_folded(text)):
+    ``invalid``; a button, a request to modify the question or a word to the form (« c'est beau,
+    envoie ») is other."""
+    if is_payload(text) or EDIT_ONLY.match(_folded(text)) or _FORM_WORDS.match(_folded(text)):
         return OTHER
-    question = _QUESTION_LEAD.sub("", (text or "").strip()).strip()
+    if _PROTEST.match(_folded(text)) and stated_question(text) is None:
+        return OTHER  # « ma question c'est pas ça! » gives no question
+    found = list(_STATED.finditer((text or "").strip()))
+    later = bool(found) and found[-1].start() > 0  # « … Bon, ma question : X » (a leading one stays as written)
+    question = (later and stated_question(text)) or _QUESTION_LEAD.sub("", (text or "").strip()).strip()
     meaningful = _strip_fillers(_folded(question))
     if sum(c.isalnum() for c in meaningful) < 3 or (" " not in meaningful and len(meaningful) < 8) \
             or len(question) > limit:

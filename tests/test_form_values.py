@@ -245,3 +245,25 @@ def test_no_organisation_in_english() -> None:
 
 def test_an_organisation_introduced_by_its_name_verb() -> None:
     assert read_organisation("l'organisme s'appelle Entraide Lotbinière").value == "Entraide Lotbinière"
+
+
+@pytest.mark.parametrize("text, question", [
+    ("euh je voulais voir le contrat. Bon, ma question: est-ce qu'un contrat de prêt doit être notarié?",
+     "est-ce qu'un contrat de prêt doit être notarié?"),
+    ("ma question c'est pas ça! Ma question: peut-on partager des données clients entre deux coops?",
+     "peut-on partager des données clients entre deux coops?"),
+    ("Je voudrais savoir si Concertation Horizon peut nous aider à trouver des partenaires.",
+     "Je voudrais savoir si Concertation Horizon peut nous aider à trouver des partenaires."),
+])
+def test_a_question_stated_as_such_is_found_anywhere(text: str, question: str) -> None:
+    from bot.form_values import stated_question
+    assert stated_question(text) == question
+    assert read_question(text, 2000).value == question
+
+
+@pytest.mark.parametrize("text", ["c'est beau, envoie", "Confirmer", "passer", "ok merci",
+                                  "ma question c'est pas ça!"])
+def test_a_word_to_the_form_is_not_a_question(text: str) -> None:
+    from bot.form_values import stated_question
+    assert read_question(text, 2000).kind == "other"
+    assert stated_question(text) is None
