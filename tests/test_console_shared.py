@@ -1,0 +1,147 @@
+"""What the console shares through its database so that several web processes serve it (on
+SQLite files here; tests/scale/test_console_scale.py does it with two web processes on
+PostgreSQL): sessions that outlive a process and keep only hashed tokens, a sign-in limit
+counted once for every process, the key of the pseudonyms made once, and the client's address
+taken from X-Forwarded-For only behind a trusted proxy."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from pathlib import Path
+from typing import List
+
+import pytest
+import sqlalchemy as sa
+
+from bot import settings
+from bot.console import auth
+from bot.console.store import ConsoleStore, secret
+from bot.db import data_engine
+from bot.web.clients import pick_client
+
+
+def engine_at(path: Path) -> sa.engine.Engine:
+    """A new engine on the same SQLite file: what another web process would open."""
+    return data_engine(settings.load({"MUTU_DATA_DIR": str(path.parent)}), path)
+
+
+def test_sessions_keep_only_hashed_tokens_and_outlive_their_process(tmp_path: Path) -> None:
+    first = auth.Sessions(engine_at(tmp_path / "console.db"), lifetime=100)
+    token, session = first.create(now=1000)
+    with first.engine.connect() as db:
+        stored = repr(db.execute(sa.text("select * from console_sessions")).fetchall())
+    assert token not in stored and session.csrf not in stored
+    assert hashlib.sha256(token.encode()).hexdigest() in stored
+    other = auth.Sessions(engine_at(tmp_path / "console.db"), lifetime=100)  # another process, or a restart
+    found = other.get(token, now=1050)
+    assert found is not None and found.csrf == session.csrf and found.expires == 1100
+    assert other.get(token + "x", now=1050) is None and other.get("", now=1050) is None
+    assert other.get(token, now=1101) is None  # expired, and deleted
+    with other.engine.connect() as db:
+        assert db.execute(sa.text("select count(*) from console_sessions")).scalar() == 0
+
+
+def test_expired_sessions_are_purged_by_a_sign_in_and_signing_out_drops_one(tmp_path: Path) -> None:
+    sessions = auth.Sessions(engine_at(tmp_path / "console.db"), lifetime=100)
+    old, _ = sessions.create(now=1000)
+    kept, _ = sessions.create(now=1150)
+    new, _ = sessions.create(now=1200)  # purges the one expired at 1100
+    with sessions.engine.connect() as db:
+        assert db.execute(sa.text("select count(*) from console_sessions")).scalar() == 2
+    sessions.drop(kept)
+    assert sessions.get(kept, now=1201) is None and sessions.get(new, now=1201) is not None
+    assert sessions.get(old, now=1201) is None
+
+
+def test_the_sign_in_limit_is_shared_by_every_process(tmp_path: Path) -> None:
+    one = auth.FailureLimiter(engine_at(tmp_path / "console.db"), b"key", limit=5, window=900)
+    two = auth.FailureLimiter(engine_at(tmp_path / "console.db"), b"key", limit=5, window=900)
+    for limiter in (one, two, one, two, one):
+        assert limiter.attempt("198.51.100.7", now=1000) == 0
+    assert two.attempt("198.51.100.7", now=1010) == pytest.approx(890)
+    assert one.attempt("198.51.100.7", now=1010) == pytest.approx(890)  # refusals do not prolong it
+    assert one.attempt("198.51.100.8", now=1010) == 0
+    two.succeeded("198.51.100.8")
+    with one.engine.connect() as db:
+        clients = repr(db.execute(sa.text("select client from console_limit_events")).fetchall())
+    assert "198.51.100" not in clients  # addresses are kept as keyed hashes only
+    assert two.attempt("198.51.100.7", now=1901) == 0
+
+
+def test_racing_processes_never_get_more_tries_than_the_limit(tmp_path: Path) -> None:
+    limiters = [auth.FailureLimiter(engine_at(tmp_path / "console.db"), b"key", limit=5, window=900)
+                for _ in range(4)]
+    allowed: List[bool] = []
+    start = threading.Barrier(len(limiters) * 3)
+
+    def attempt(limiter: auth.FailureLimiter) -> None:
+        start.wait()
+        allowed.append(limiter.attempt("203.0.113.5") == 0)
+
+    threads = [threading.Thread(target=attempt, args=(limiter,)) for limiter in limiters * 3]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(allowed) == 12 and allowed.count(True) <= 5
+    with limiters[0].engine.connect() as db:  # a refused try leaves nothing counted
+        assert db.execute(sa.text("select count(*) from console_limit_events")).scalar() == allowed.count(True)
+
+
+def test_feedback_rate_limit_counts_across_processes(tmp_path: Path) -> None:
+    one = auth.RateLimiter(engine_at(tmp_path / "console.db"), b"key", "feedback-conv", 3, 600)
+    two = auth.RateLimiter(engine_at(tmp_path / "console.db"), b"key", "feedback-conv", 3, 600)
+    assert [one.allow("web-a", now=10), two.allow("web-a", now=11), one.allow("web-a", now=12),
+            two.allow("web-a", now=13)] == [True, True, True, False]
+    assert two.allow("web-a", now=611) and one.allow("web-b", now=13)
+
+
+def test_the_pseudonym_key_is_made_once_in_the_database(tmp_path: Path) -> None:
+    conf = settings.load({"MUTU_DATA_DIR": str(tmp_path)})
+    keys: List[bytes] = []
+    threads = [threading.Thread(target=lambda: keys.append(secret(conf, engine_at(conf.console_db))))
+               for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(keys) == 6 and len(set(keys)) == 1 and len(keys[0]) == 64
+    assert not (tmp_path / "console_secret").exists()  # no key file any more
+    store = ConsoleStore(conf)
+    assert store.key == keys[0] and store.conv("web-a") == ConsoleStore(conf).conv("web-a")
+
+
+def test_a_key_file_of_an_earlier_version_keeps_the_pseudonyms(tmp_path: Path) -> None:
+    (tmp_path / "console_secret").write_text("cle-d-avant\n", "utf-8")
+    conf = settings.load({"MUTU_DATA_DIR": str(tmp_path)})
+    assert ConsoleStore(conf).key == b"cle-d-avant"
+    (tmp_path / "console_secret").unlink()
+    assert ConsoleStore(conf).key == b"cle-d-avant"  # from the database now
+    explicit = settings.load({"MUTU_DATA_DIR": str(tmp_path), "MUTU_CONSOLE_SECRET": "donnee"})
+    assert ConsoleStore(explicit).key == b"donnee"
+
+
+PROXIES = settings.load({"MUTU_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8, ::1"}).trusted_proxies
+
+
+@pytest.mark.parametrize("peer, forwarded, client", [
+    ("198.51.100.1", ["203.0.113.9"], "198.51.100.1"),              # not a proxy: its header is not believed
+    ("127.0.0.1", [], "127.0.0.1"),                                   # a trusted proxy that names nobody
+    ("127.0.0.1", ["203.0.113.9"], "203.0.113.9"),
+    ("127.0.0.1", ["6.6.6.6", "203.0.113.9"], "203.0.113.9"),         # the left one was written by the client
+    ("127.0.0.1", ["203.0.113.9", "10.1.2.3"], "203.0.113.9"),        # through two trusted proxies
+    ("127.0.0.1", ["10.1.2.3", "10.4.5.6"], "10.1.2.3"),              # proxies all the way
+    ("127.0.0.1", ["nimporte", "10.4.5.6"], "10.4.5.6"),              # no address: the last trusted hop
+    ("::1", ["2001:db8::7"], "2001:db8::7"),
+    ("::ffff:127.0.0.1", ["::ffff:203.0.113.9"], "203.0.113.9"),      # IPv4-mapped addresses
+])
+def test_x_forwarded_for_names_the_client_only_behind_a_trusted_proxy(peer: str, forwarded: List[str],
+                                                                      client: str) -> None:
+    assert pick_client(peer, forwarded, PROXIES) == client
+    assert pick_client(peer, forwarded, ()) == str(pick_client(peer, [], ()))
+
+
+def test_trusted_proxies_setting_is_checked() -> None:
+    assert settings.load({}).trusted_proxies == ()
+    with pytest.raises(settings.SettingsError, match="MUTU_TRUSTED_PROXIES"):
+        settings.load({"MUTU_TRUSTED_PROXIES": "127.0.0.1, proxy.local"})
