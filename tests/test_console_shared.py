@@ -11,13 +11,16 @@ from pathlib import Path
 from typing import List
 
 import pytest
+import requests
 import sqlalchemy as sa
 
 from bot import settings
-from bot.console import auth
-from bot.console.store import ConsoleStore, secret
+from bot.console import auth, shared
+from bot.console.store import ConsoleStore, create_tables, secret
 from bot.db import data_engine
 from bot.web.clients import pick_client
+from tests.conftest import OFFSET, stop_group
+from tests.test_console import start_web
 
 
 def engine_at(path: Path) -> sa.engine.Engine:
@@ -145,3 +148,104 @@ def test_trusted_proxies_setting_is_checked() -> None:
     assert settings.load({}).trusted_proxies == ()
     with pytest.raises(settings.SettingsError, match="MUTU_TRUSTED_PROXIES"):
         settings.load({"MUTU_TRUSTED_PROXIES": "127.0.0.1, proxy.local"})
+
+
+# ---- publishing: the lease, copies of the data, published models ---------------------------------
+def test_one_lease_holder_at_a_time_and_an_expired_lease_is_taken_over(tmp_path: Path) -> None:
+    one, two = engine_at(tmp_path / "console.db"), engine_at(tmp_path / "console.db")
+    assert shared.acquire(one, "publication", "job-1", 120, now=1000)
+    assert not shared.acquire(two, "publication", "job-2", 120, now=1001)
+    assert shared.holder_of(two, "publication", now=1001) == "job-1"
+    assert shared.acquire(two, "publication", "job-2", 120, now=1121)  # job-1 stopped renewing it
+    assert not shared.renew(one, "publication", "job-1", 120)  # and cannot take it back
+    shared.release(one, "publication", "job-1")  # nor give away what it no longer holds
+    assert shared.holder_of(one, "publication", now=1122) == "job-2"
+    shared.release(two, "publication", "job-2")
+    assert shared.holder_of(one, "publication") is None
+
+
+def test_racing_processes_one_gets_the_lease(tmp_path: Path) -> None:
+    won: List[str] = []
+    start = threading.Barrier(6)
+
+    def take(n: int) -> None:
+        engine = engine_at(tmp_path / "console.db")
+        start.wait()
+        if shared.acquire(engine, "publication", f"job-{n}", 120):
+            won.append(f"job-{n}")
+
+    threads = [threading.Thread(target=take, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(won) == 1 and shared.holder_of(engine_at(tmp_path / "console.db"), "publication") == won[0]
+
+
+def test_published_models_are_stored_whole_served_by_name_and_pruned(tmp_path: Path) -> None:
+    engine = engine_at(tmp_path / "console.db")
+    first, second = tmp_path / "mutu.tar.gz", tmp_path / "mutu-2.tar.gz"
+    first.write_bytes(b"premier" * 1000)
+    second.write_bytes(bytes(range(256)) * (shared.CHUNK // 256 + 3))  # more than one chunk
+    assert shared.published_model(engine) is None
+    seeded = shared.seed_model(engine, first)
+    assert seeded.name == "mutu.tar.gz" and shared.seed_model(engine, second).name == "mutu.tar.gz"
+    stored = shared.put_model(engine, second, "mutu-2.tar.gz")
+    assert stored.sha256 == hashlib.sha256(second.read_bytes()).hexdigest()
+    assert b"".join(shared.model_chunks(engine, stored)) == second.read_bytes()
+    assert shared.publish_model(engine, "mutu-2.tar.gz") == "mutu.tar.gz"
+    assert shared.published_model(engine).name == "mutu-2.tar.gz"
+    with pytest.raises(LookupError):
+        shared.publish_model(engine, "nulle-part.tar.gz")
+    assert shared.prune_models(engine, ["mutu-2.tar.gz"]) == 1
+    assert shared.get_model(engine, "mutu.tar.gz") is None and shared.published_model(engine).size == stored.size
+
+
+def test_snapshots_of_the_data_files(tmp_path: Path) -> None:
+    engine = engine_at(tmp_path / "console.db")
+    create_tables(engine)
+    assert shared.snapshot(engine, "pending") is None
+    shared.save_snapshot(engine, "pending", {"data/nlu/faq.yml": "a", "data/responses/faq.yml": "b"})
+    assert shared.rename_snapshot(engine, "pending", "1:before") and shared.snapshot(engine, "pending") is None
+    assert shared.snapshot(engine, "1:before") == {"data/nlu/faq.yml": "a", "data/responses/faq.yml": "b"}
+    assert not shared.rename_snapshot(engine, "pending", "2:before")
+
+
+def test_the_rasa_servers_are_told_where_to_pull_published_models(tmp_path: Path) -> None:
+    from bot.launcher import endpoints_config
+    plain = settings.load({"MUTU_DATA_DIR": str(tmp_path)})
+    assert "models" not in endpoints_config(plain, "t")
+    pulled = settings.load({"MUTU_DATA_DIR": str(tmp_path), "MUTU_MODEL_PULL_SECONDS": "15", "MUTU_WEB_PORT": "8001"})
+    assert endpoints_config(pulled, "t")["models"] == {"url": "http://127.0.0.1:8001/modele/mutu.tar.gz",
+                                                       "token": "t", "wait_time_between_pulls": 15}
+    behind = settings.load({"MUTU_MODEL_PULL_SECONDS": "15", "MUTU_MODEL_URL": "http://web.interne/modele/mutu.tar.gz"})
+    assert endpoints_config(behind, "t")["models"]["url"] == "http://web.interne/modele/mutu.tar.gz"
+
+
+MODEL_PORT = 18208 + OFFSET
+
+
+def test_the_web_server_serves_the_published_model_to_rasa(tmp_path: Path) -> None:
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "mutu.tar.gz").write_bytes(b"le premier modele" * 5000)
+    env = {"MUTU_DATA_DIR": str(tmp_path / "var"), "MUTU_MODEL_DIR": str(models), "MUTU_API_TOKEN": "jeton",
+           "MUTU_MODEL_PULL_SECONDS": "5"}
+    proc = start_web(env, MODEL_PORT, tmp_path / "web.log")
+    url = f"http://127.0.0.1:{MODEL_PORT}/modele/mutu.tar.gz"
+    try:
+        assert requests.get(url).status_code == 403 and requests.get(url, params={"token": "faux"}).status_code == 403
+        first = requests.get(url, params={"token": "jeton"})  # the local model becomes the first published
+        assert first.status_code == 200 and first.content == (models / "mutu.tar.gz").read_bytes()
+        assert first.headers["ETag"] == hashlib.sha256(first.content).hexdigest()
+        assert first.headers["filename"] == "mutu.tar.gz"
+        again = requests.get(url, params={"token": "jeton"}, headers={"If-None-Match": first.headers["ETag"]})
+        assert again.status_code == 304 and again.content == b""
+        engine = engine_at(tmp_path / "var" / "console.db")  # a publication, by any console process
+        (tmp_path / "mutu-2.tar.gz").write_bytes(b"le second" * 10)
+        shared.put_model(engine, tmp_path / "mutu-2.tar.gz", "mutu-2.tar.gz")
+        shared.publish_model(engine, "mutu-2.tar.gz")
+        new = requests.get(url, params={"token": "jeton"}, headers={"If-None-Match": first.headers["ETag"]})
+        assert new.status_code == 200 and new.content == b"le second" * 10 and new.headers["filename"] == "mutu-2.tar.gz"
+    finally:
+        stop_group(proc)
