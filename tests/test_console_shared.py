@@ -249,3 +249,44 @@ def test_the_web_server_serves_the_published_model_to_rasa(tmp_path: Path) -> No
         assert new.status_code == 200 and new.content == b"le second" * 10 and new.headers["filename"] == "mutu-2.tar.gz"
     finally:
         stop_group(proc)
+
+
+def project_copy(base: Path, name: str) -> Path:
+    project = base / name
+    for relative, text in {"data/nlu/faq.yml": "nlu: []\n", "data/responses/faq.yml": "responses: {}\n"}.items():
+        (project / relative).parent.mkdir(parents=True, exist_ok=True)
+        (project / relative).write_text(text, "utf-8")
+    return project
+
+
+def test_data_files_edited_on_one_machine_are_the_data_of_every_other(tmp_path: Path) -> None:
+    from bot.console.project_files import SharedProject
+    here, there = project_copy(tmp_path, "ici"), project_copy(tmp_path, "la-bas")
+    (here / "data" / "responses" / "faq.yml").write_text("responses: {a: 1}\n", "utf-8")  # the first one seeds
+    one = SharedProject(engine_at(tmp_path / "console.db"), here, enabled=True)
+    two = SharedProject(engine_at(tmp_path / "console.db"), there, enabled=True)
+    one.pull()
+    two.pull()
+    assert (there / "data" / "responses" / "faq.yml").read_text("utf-8") == "responses: {a: 1}\n"
+    two.edit(lambda: (there / "data" / "nlu" / "console.yml").write_text("nlu: [b]\n", "utf-8"))
+    one.pull()
+    assert (here / "data" / "nlu" / "console.yml").read_text("utf-8") == "nlu: [b]\n"
+
+    def append(project: Path, line: str) -> None:
+        path = project / "data" / "nlu" / "faq.yml"
+        path.write_text(path.read_text("utf-8") + line + "\n", "utf-8")
+
+    threads = [threading.Thread(target=lambda n=n: (one, two)[n % 2].edit(
+        lambda: append((here, there)[n % 2], f"# {n}"))) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    one.pull()
+    two.pull()
+    for project in (here, there):  # no edit lost: each was made on the latest files
+        lines = (project / "data" / "nlu" / "faq.yml").read_text("utf-8").splitlines()
+        assert sorted(lines[1:]) == sorted(f"# {n}" for n in range(8))
+    alone = project_copy(tmp_path, "seul")
+    SharedProject(engine_at(tmp_path / "console.db"), alone, enabled=False).pull()  # not scale: files only
+    assert (alone / "data" / "nlu" / "faq.yml").read_text("utf-8") == "nlu: []\n"

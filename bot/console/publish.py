@@ -32,7 +32,8 @@ from typing import Any, Callable, Dict, List, Optional
 import sqlalchemy as sa
 
 from bot.console import shared
-from bot.console.editor import EditError, GENERATED
+from bot.console.editor import EditError
+from bot.console.project_files import read_files, restore
 from bot.console.store import META, QUEBEC, ConsoleStore, create_tables
 from bot.settings import ROOT, Settings
 
@@ -62,30 +63,6 @@ BUSY = ("Une publication est déjà en cours, lancée depuis cette console ou de
         "Veuillez attendre qu'elle se termine (suivez-la sur cette page), puis publiez de nouveau.")
 INTERRUPTED = "La publication s'est interrompue. Le modèle actuel reste en service."
 PENDING = "pending"  # the snapshot of the data as last published, taken before the first change
-
-
-def data_files(project: Path) -> List[Path]:
-    """What a publication snapshots: the training examples and the answers."""
-    data = project / "data"
-    files = [p for p in sorted((data / "nlu").glob("*.yml")) if p.name != GENERATED]
-    return files + sorted((data / "responses").glob("*.yml"))
-
-
-def read_files(project: Path) -> Dict[str, str]:
-    return {str(path.relative_to(project)): path.read_text("utf-8") for path in data_files(project)}
-
-
-def restore(project: Path, files: Dict[str, str]) -> None:
-    """The data files as in ``files``; data files it does not have are removed."""
-    for path in data_files(project):
-        if str(path.relative_to(project)) not in files:
-            path.unlink()
-    for relative, text in files.items():
-        destination = project / relative
-        destination.parent.mkdir(parents=True, exist_ok=True)
-        tmp = destination.with_name(f".{destination.name}.tmp")
-        tmp.write_text(text, "utf-8")
-        os.replace(tmp, destination)
 
 
 def stamp_now() -> str:
@@ -236,6 +213,7 @@ class Publisher:
         """Under the lease: record the publication, copy the data, start the job (with ``model``:
         only load that existing model, for an undo)."""
         self._fail_abandoned()
+        self.store.project.pull()  # the data as last saved by any console process
         changes = self.store.pending_changes()
         summary = "; ".join(c.summary for c in changes) or "aucun changement de contenu"
         if undo_of:
@@ -340,7 +318,7 @@ class Publisher:
         before = shared.snapshot(self.engine, f"{number}:before")
         if before is None:
             raise EditError("La copie des données d'avant cette publication est introuvable.")
-        restore(self.conf.project_dir, before)
+        self.store.project.edit(lambda: restore(self.conf.project_dir, before))
         shared.drop_snapshot(self.engine, PENDING)
         self.store.mark_published(0, 10 ** 12)  # unpublished changes went with the restored files
         return self._start(holder, who, undo_of=number, model=row.previous_model)

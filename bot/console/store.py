@@ -222,11 +222,21 @@ class ConsoleStore:
         self.engine = engine or console_engine(conf)
         create_tables(self.engine)
         self.key = secret(conf, self.engine)
+        self._project: Optional[Any] = None
         if self.engine.url.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", lambda c, _r: c.execute("PRAGMA secure_delete=ON"))
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def project(self) -> Any:
+        """The project's data files, shared through the database under ``scale``
+        (bot/console/project_files.py)."""
+        if self._project is None:
+            from bot.console.project_files import SharedProject
+            self._project = SharedProject(self.engine, self.conf.project_dir, self.conf.store_profile == "scale")
+        return self._project
 
     def conv(self, sender_id: str) -> str:
         return conversation_key(self.key, sender_id)

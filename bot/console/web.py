@@ -140,6 +140,8 @@ def register(app: Sanic, conf: Settings) -> None:
             session = await current_session(request)
             if session is None:
                 return to_login()
+            if conf.store_profile == "scale":  # another machine's console may have edited the data
+                await blocking(lambda: store().project.pull())
             if request.method == "POST":
                 token = (request.form.get("csrf") if request.form else None) or request.headers.get("x-csrf-token")
                 if not token or not auth.hmac.compare_digest(str(token), session.csrf):

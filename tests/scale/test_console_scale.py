@@ -6,9 +6,10 @@ the web processes, MUTU_MODEL_PULL_SECONDS), on a copy of the tiny project (test
 - the sign-in limit is one for both processes, and survives their restart;
 - X-Forwarded-For names the client only when it comes from a trusted proxy (127.0.0.1 here; a
   client connecting from 127.0.0.2 cannot escape its limit by writing the header);
+- an answer edited through one process is the data of the other (each has its own project folder);
 - two publications started at once through both processes: one runs, the other is refused in
   French; the published model reaches both Rasa servers; undoing it through the other process
-  brings the first model back on both."""
+  brings the first model and the first data back on both."""
 from __future__ import annotations
 
 import html
@@ -77,8 +78,14 @@ class Cluster:
     def web_env(self, n: int) -> Dict[str, str]:
         # each web process has its own data folder; the first one has the trained model (the seed)
         return dict(self.env, MUTU_WEB_PORT=str(WEB_PORTS[n]), MUTU_RASA_PORT=str(RASA_PORTS[n]),
-                    MUTU_DATA_DIR=str(self.base / f"web{n}"), MUTU_MODEL_DIR=str(self.base / ("models" if n == 0
-                                                                                            else "models1")))
+                    MUTU_DATA_DIR=str(self.base / f"web{n}"), MUTU_PROJECT_DIR=str(self.project(n)),
+                    MUTU_MODEL_DIR=str(self.base / ("models" if n == 0 else "models1")))
+
+    def project(self, n: int) -> Path:
+        return self.base / f"project{n}"
+
+    def answer_file(self, n: int) -> str:
+        return (self.project(n) / "data" / "responses" / "faq.yml").read_text("utf-8")
 
     def start_webs(self) -> None:
         for n in range(2):
@@ -113,11 +120,12 @@ def cluster(postgres: Dict[str, str], redis: Dict[str, str],
             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     create_database(postgres, "mutu_console")
     base = tmp_path_factory.mktemp("console-scale")
-    project = base / "project"
-    shutil.copytree(ROOT / "tests" / "console_project", project)
+    project = base / "project0"
+    for n in range(2):  # a copy of the project on each web process's machine
+        shutil.copytree(ROOT / "tests" / "console_project", base / f"project{n}")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
            "MUTU_HOST": "127.0.0.1", "MUTU_STORE_PROFILE": "scale", **postgres, **redis, "MUTU_PG_DB": "mutu_console",
-           "MUTU_API_TOKEN": API_TOKEN, "MUTU_CONSOLE_PASSWORD": PASSWORD, "MUTU_PROJECT_DIR": str(project),
+           "MUTU_API_TOKEN": API_TOKEN, "MUTU_CONSOLE_PASSWORD": PASSWORD,
            "MUTU_TRUSTED_PROXIES": "127.0.0.1", "MUTU_MODEL_PULL_SECONDS": "2", "MUTU_RATE_LIMIT_PER_MINUTE": "0",
            # the Rasa servers pull from the first web process (in production: the web processes' load balancer)
            "MUTU_MODEL_URL": f"http://127.0.0.1:{WEB_PORTS[0]}/modele/mutu.tar.gz"}
@@ -216,14 +224,16 @@ def test_one_publication_at_a_time_across_processes_and_every_rasa_server_gets_i
     session = browser()
     assert sign_in(session, b, forwarded="198.51.100.30").status_code == 303
     token = csrf(session, b)
-    project = Path(cluster.env["MUTU_PROJECT_DIR"])
     form = session.get(f"{b}/console/reponses/forms_list").text
     text = re.search(r'<textarea id="text" name="text"[^>]*>([^<]*)</textarea>', form).group(1)
     edited = html.unescape(text).replace("peut être informelle", "peut rester informelle")
     saved = session.post(f"{b}/console/reponses/forms_list", data={
         "csrf": token, "action": "save", "text": edited, "button_title_0": "Que peut-on mutualiser ?",
         "button_topic_0": "elements"})
-    assert "enregistrée" in saved.text and "peut rester informelle" in (project / "data" / "responses" / "faq.yml").read_text()
+    assert "enregistrée" in saved.text and "peut rester informelle" in cluster.answer_file(1)
+    assert "peut être informelle" in cluster.answer_file(0)  # until the other process shows a page:
+    assert "peut rester informelle" in session.get(f"{a}/console/reponses/forms_list").text
+    assert "peut rester informelle" in cluster.answer_file(0)
 
     outcomes: Dict[str, requests.Response] = {}
     ready = threading.Barrier(2)
@@ -261,7 +271,8 @@ def test_one_publication_at_a_time_across_processes_and_every_rasa_server_gets_i
     wait_for(lambda: all(serving(rasa) == "mutu.tar.gz" for rasa in cluster.rasas), 60, "the first model again")
     for rasa in cluster.rasas:
         assert "peut être informelle" in say(rasa, QUESTION)
-    assert "peut être informelle" in (project / "data" / "responses" / "faq.yml").read_text()
+    assert "peut être informelle" in session.get(f"{b}/console/reponses/forms_list").text
+    assert all("peut être informelle" in cluster.answer_file(n) for n in range(2))
 
 
 def wait_publication(session: requests.Session, web: str, number: int) -> Dict[str, object]:
