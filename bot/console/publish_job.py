@@ -38,7 +38,8 @@ class Job:
         self.folder = folder
         self.spec = json.loads((folder / "job.json").read_text("utf-8"))
         self.started = time.time()
-        self.publisher = Publisher(settings.load(), ConsoleStore(settings.load()))
+        conf = settings.load()  # the web process's settings: the job inherits its environment
+        self.publisher = Publisher(conf, ConsoleStore(conf))
         self.engine = self.publisher.engine
         self.stopped = threading.Event()
 
