@@ -59,7 +59,7 @@ def model_path(conf: Settings) -> Path:
     return conf.model_dir / f"{MODEL_NAME}.tar.gz"
 
 
-def endpoints_config(conf: Settings) -> Dict[str, object]:
+def endpoints_config(conf: Settings, token: Optional[str] = None) -> Dict[str, object]:
     """Rasa endpoints: our action server, and the stores of the chosen profile.
 
     ``sqlite`` (default): the SQL tracker store in a SQLite file under MUTU_DATA_DIR, Rasa's
@@ -69,6 +69,9 @@ def endpoints_config(conf: Settings) -> Dict[str, object]:
     endpoints: Dict[str, object] = {"action_endpoint": {"url": conf.actions_url},
                                     "nlg": {"type": "bot.nlg.LinksNaturalLanguageGenerator"}}
     endpoints["tracker_store"] = tracker_store_config(conf)
+    if conf.model_pull_seconds:  # the published model, from the web processes (bot/console/model_server.py)
+        endpoints["models"] = {"url": conf.published_model_url, "token": token or conf.api_token,
+                               "wait_time_between_pulls": conf.model_pull_seconds}
     if conf.store_profile == "sqlite":
         return endpoints
     endpoints["lock_store"] = {"type": "bot.locks.ResilientRedisLockStore", "url": conf.redis_host, "port": conf.redis_port,
@@ -87,12 +90,13 @@ def credentials_config() -> Dict[str, object]:
     }
 
 
-def write_runtime_config(conf: Settings) -> Dict[str, Path]:
+def write_runtime_config(conf: Settings, token: Optional[str] = None) -> Dict[str, Path]:
     """Write the endpoints and credentials files the Rasa server reads, under MUTU_DATA_DIR."""
     conf.data_dir.mkdir(parents=True, exist_ok=True)
     paths = {"endpoints": conf.data_dir / "endpoints.yml", "credentials": conf.data_dir / "credentials.yml"}
-    paths["endpoints"].write_text(yaml.safe_dump(endpoints_config(conf)), "utf-8")
+    paths["endpoints"].write_text(yaml.safe_dump(endpoints_config(conf, token)), "utf-8")
     paths["credentials"].write_text(yaml.safe_dump(credentials_config()), "utf-8")
+    paths["endpoints"].chmod(0o600)  # it may hold the database password and the API token
     return paths
 
 
@@ -101,15 +105,15 @@ ALL_SERVICES = ("actions", "rasa", "web", "worker")
 
 def services(conf: Settings, only: Optional[List[str]] = None) -> List[Service]:
     """The processes of a Mutu installation (``only``: a subset, e.g. one more Rasa server)."""
-    paths = write_runtime_config(conf)
+    # Rasa's HTTP API is always behind a token: MUTU_API_TOKEN, or, when none is given, a random one
+    # known only to the launcher's own children (the console loads published models with it).
+    token = conf.api_token or secrets.token_hex(32)
+    paths = write_runtime_config(conf, token)
     py = sys.executable
     rasa_argv = [py, "-m", "rasa", "run", "--model", str(model_path(conf)),
                  "--endpoints", str(paths["endpoints"]), "--credentials", str(paths["credentials"]),
                  "--interface", conf.host, "--port", str(conf.rasa_port),
                  "--cors", *conf.cors_origins]
-    # Rasa's HTTP API is always behind a token: MUTU_API_TOKEN, or, when none is given, a random one
-    # known only to the launcher's own children (the console loads published models with it).
-    token = conf.api_token or secrets.token_hex(32)
     rasa_argv += ["--enable-api", f"--auth-token={token}"]  # one argument, even if it starts with "-"
     all_services = [
         Service("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(conf.actions_port)],
@@ -222,7 +226,7 @@ def banner(conf: Settings) -> str:
 
 
 def run(conf: Settings, only: Optional[List[str]] = None, ready_timeout: float = 300.0) -> int:
-    if (not only or "rasa" in only) and not model_path(conf).exists():
+    if (not only or "rasa" in only) and not model_path(conf).exists() and not conf.model_pull_seconds:
         print(f"No trained model at {model_path(conf)}: run `make model` (or `make run`).", file=sys.stderr)
         return 2
     warning = delivery_warning(conf)

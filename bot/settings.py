@@ -5,11 +5,12 @@ a few of them can be overridden here. Nothing is read at import time: call :func
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
 import yaml
 
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LINKS_FILE = Path(__file__).resolve().parent / "links.yml"
 SMTP_TLS_MODES = ("starttls", "ssl", "none")
 STORE_PROFILES = ("sqlite", "scale")
+IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
 
 class SettingsError(ValueError):
@@ -95,6 +97,12 @@ class Settings:
     console_secure_cookie: bool = False
     console_secret: Optional[str] = None
     project_dir: Path = ROOT
+    # reverse proxies whose X-Forwarded-For names the client (networks; empty: the peer is the client)
+    trusted_proxies: Tuple[IPNetwork, ...] = ()
+    # seconds between two pulls of the published model by each Rasa server (0: the console loads
+    # published models with PUT /model into MUTU_RASA_PORT's server, from MUTU_MODEL_DIR)
+    model_pull_seconds: int = 0
+    model_url: Optional[str] = None
 
     @property
     def console_enabled(self) -> bool:
@@ -111,6 +119,11 @@ class Settings:
     @property
     def console_db(self) -> Path:
         return self.data_dir / "console.db"
+
+    @property
+    def published_model_url(self) -> str:
+        """Where Rasa servers pull the published model from (MUTU_MODEL_URL, else this host's web server)."""
+        return self.model_url or f"{self.web_url}/modele/mutu.tar.gz"
 
     @property
     def rasa_url(self) -> str:
@@ -168,6 +181,18 @@ def _flag(env: Mapping[str, str], name: str, default: bool = False) -> bool:
     if raw in ("0", "false", "no", "off", "non"):
         return False
     raise SettingsError(f"MUTU_{name} must be true or false, not {raw!r}")
+
+
+def _networks(env: Mapping[str, str], name: str) -> Tuple[IPNetwork, ...]:
+    """A comma list of IP addresses or CIDR networks."""
+    found = []
+    for item in (_text(env, name) or "").split(","):
+        if item.strip():
+            try:
+                found.append(ipaddress.ip_network(item.strip(), strict=False))
+            except ValueError as exc:
+                raise SettingsError(f"MUTU_{name}: {item.strip()!r} is not an IP address or network") from exc
+    return tuple(found)
 
 
 def _positive(env: Mapping[str, str], name: str, default: float) -> float:
@@ -274,4 +299,7 @@ def load(env: Optional[Mapping[str, str]] = None) -> Settings:
         console_secure_cookie=_flag(env, "CONSOLE_SECURE_COOKIE"),
         console_secret=_text(env, "CONSOLE_SECRET"),
         project_dir=Path(_text(env, "PROJECT_DIR", str(ROOT))).resolve(),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
+        model_pull_seconds=_int(env, "MODEL_PULL_SECONDS", 0, 0, 86400),
+        model_url=_text(env, "MODEL_URL"),
     )

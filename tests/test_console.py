@@ -165,13 +165,13 @@ def test_password_hashing_and_sign_in_limits() -> None:
     assert encoded.startswith("pbkdf2_sha256$1000$") and "abc" not in encoded
     assert auth.verify_password("abc", encoded) and not auth.verify_password("abd", encoded)
     assert not auth.verify_password("abc", "nimporte quoi")
-    limiter = auth.FailureLimiter(limit=5, window=900)
+    engine = sa.create_engine("sqlite://")
+    limiter = auth.FailureLimiter(engine, b"key", limit=5, window=900)
     for _ in range(5):
-        assert limiter.blocked_for("1.2.3.4", now=1000) == 0
-        limiter.failed("1.2.3.4", now=1000)
-    assert limiter.blocked_for("1.2.3.4", now=1001) == pytest.approx(899)
-    assert limiter.blocked_for("5.6.7.8", now=1001) == 0
-    assert limiter.blocked_for("1.2.3.4", now=1901) == 0
+        assert limiter.attempt("1.2.3.4", now=1000) == 0
+    assert limiter.attempt("1.2.3.4", now=1001) == pytest.approx(899)
+    assert limiter.attempt("5.6.7.8", now=1001) == 0
+    assert limiter.attempt("1.2.3.4", now=1901) == 0
     done = subprocess.run([sys.executable, "-m", "bot", "console-hash"], cwd=ROOT, capture_output=True, text=True,
                           env={**os.environ, "PYTHONPATH": str(ROOT), "MUTU_CONSOLE_PASSWORD": "abc"}, timeout=60)
     assert done.returncode == 0 and auth.verify_password("abc", done.stdout.strip())

@@ -10,8 +10,8 @@ from typing import Any, Dict, Optional
 from sanic import Sanic, response
 from sanic.request import Request
 
-from bot.console.auth import RateLimiter
 from bot.settings import Settings
+from bot.web.clients import client_address
 
 MAX_BODY = 4096
 logger = logging.getLogger("mutu.feedback")
@@ -32,14 +32,20 @@ def _error(status: int, reason: str, headers: Dict[str, str]) -> response.HTTPRe
 
 
 def register(app: Sanic, conf: Settings) -> None:
-    per_client = RateLimiter(60, 600)      # per address: a busy office shares one
-    per_conversation = RateLimiter(20, 600)
+    limiters: Dict[str, Any] = {}
 
     def store() -> Any:
-        if getattr(app.ctx, "console_store", None) is None:
-            from bot.console.store import ConsoleStore
-            app.ctx.console_store = ConsoleStore(conf)
-        return app.ctx.console_store
+        from bot.console.store import app_store
+        return app_store(app, conf)
+
+    def allowed(client: str, sender: str) -> bool:
+        """60 votes per address (a busy office shares one) and 20 per conversation in 10 minutes,
+        counted in the database for every web process."""
+        if not limiters:
+            from bot.console.auth import RateLimiter
+            limiters["client"] = RateLimiter(store().engine, store().key, "feedback-client", 60, 600)
+            limiters["conversation"] = RateLimiter(store().engine, store().key, "feedback-conv", 20, 600)
+        return limiters["client"].allow(client) and limiters["conversation"].allow(sender)
 
     async def preflight(request: Request) -> response.HTTPResponse:
         headers = _cors(conf, request)
@@ -71,9 +77,10 @@ def register(app: Sanic, conf: Settings) -> None:
             return _error(400, "vote (1 or -1) or comment needed", headers)
         if vote is not None and vote not in (1, -1):
             return _error(400, "vote must be 1 or -1", headers)
-        if not per_client.allow(request.ip or "?") or not per_conversation.allow(sender):
-            return _error(429, "too many", headers)
         loop = asyncio.get_running_loop()
+        client = client_address(request, conf.trusted_proxies)
+        if not await loop.run_in_executor(None, allowed, client, sender):
+            return _error(429, "too many", headers)
         if vote is None:
             found = await loop.run_in_executor(None, store().add_comment, sender, comment)
             return response.json({"ok": found}, status=200 if found else 404, headers=headers)

@@ -96,7 +96,7 @@ def register(app: Sanic, conf: Settings) -> None:
             if added:
                 store().record_change(f"{len(added)} formulation(s) ajoutée(s) aux exemples de « {topic} »")
             return len(added)
-        added = await blocking(work)
+        added = await blocking(lambda: store().project.edit(work))
         logger.info("console: %d examples added to faq/%s", added, topic)
         message = (f"{added} formulation{'s' if added > 1 else ''} ajoutée{'s' if added > 1 else ''} "
                    f"à « {topic} ». Publiez pour que Mutu les apprenne.") if added else \
@@ -166,7 +166,7 @@ def register(app: Sanic, conf: Settings) -> None:
             store().mark_handled(keys, f"new:{topic}")
             store().record_change(f"nouvelle réponse « {topic} » ({len(added)} exemples), proposée sous « {under} »")
             return len(added)
-        await blocking(save)
+        await blocking(lambda: store().project.edit(save))
         logger.info("console: new topic faq/%s", topic)
         return response.redirect("/console/ameliorer?ok=" + quote(
             f"Nouvelle réponse « {question} » enregistrée. Publiez pour que Mutu la donne."), status=303)
@@ -221,7 +221,7 @@ def register(app: Sanic, conf: Settings) -> None:
             publisher().before_change()
             editor.save_answer(project, topic, text, buttons)
             store().record_change(f"réponse « {topic} » modifiée")
-        await blocking(save)
+        await blocking(lambda: store().project.edit(save))
         logger.info("console: answer faq/%s edited", topic)
         return response.redirect("/console/reponses?ok=" + quote(
             f"Réponse « {topic} » enregistrée. Publiez pour que Mutu la donne."), status=303)

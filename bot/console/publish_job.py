@@ -1,8 +1,12 @@
 """One publication, in its own process (`python -m bot.console.publish_job JOB_DIR`): train a new
 model from the project's data into a new file under models/, check it on the question set, then
-load it into the running Rasa server with `PUT /model` (Rasa's HTTP API, with the API token).
-Progress goes to JOB_DIR/status.json, the outcome to JOB_DIR/result.json; when anything fails
-the running model is left as it was and the reason is written in plain French."""
+make it the running one: load it into the running Rasa server with `PUT /model` (Rasa's HTTP API,
+with the API token), or, when the Rasa servers pull published models (MUTU_MODEL_PULL_SECONDS),
+store it in the database as the published model and wait until the Rasa server answers with it.
+Progress and outcome go to the console's database (every console process shows them); the job
+holds the publication lease while it runs (renewed every few seconds) and gives it back at the
+end. When anything fails the running model is left as it was and the reason is written in plain
+French. JOB_DIR keeps the training log."""
 from __future__ import annotations
 
 import json
@@ -10,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,18 +32,39 @@ def write(path: Path, data: Dict[str, Any]) -> None:
 
 class Job:
     def __init__(self, folder: Path) -> None:
+        from bot import settings
+        from bot.console.publish import Publisher
+        from bot.console.store import ConsoleStore
         self.folder = folder
         self.spec = json.loads((folder / "job.json").read_text("utf-8"))
         self.started = time.time()
+        conf = settings.load()  # the web process's settings: the job inherits its environment
+        self.publisher = Publisher(conf, ConsoleStore(conf))
+        self.engine = self.publisher.engine
+        self.stopped = threading.Event()
+
+    def keep_lease(self) -> None:
+        """Renew the publication lease while the job runs (a job that dies loses it: then any
+        console process records the publication as interrupted)."""
+        from bot.console import shared
+        from bot.console.publish import LEASE, LEASE_SECONDS
+        while not self.stopped.wait(LEASE_SECONDS / 8):
+            try:
+                shared.renew(self.engine, LEASE, self.spec["holder"], LEASE_SECONDS)
+            except Exception:  # noqa: BLE001 - the database is away for a moment: try again
+                pass
 
     def status(self, progress: float, message: str) -> None:
-        write(self.folder / "status.json", {"progress": round(progress), "message": message,
-                                            "elapsed": round(time.time() - self.started)})
+        from bot.console.publish import set_progress
+        set_progress(self.engine, self.spec["publication"], progress, message, self.started)
 
     def finish(self, ok: bool, message: str, **extra: Any) -> int:
-        self.status(100 if ok else 0, message)
+        self.stopped.set()
         write(self.folder / "result.json", {"ok": ok, "message": message,
                                             "duration": round(time.time() - self.started, 1), **extra})
+        self.status(100 if ok else 0, message)
+        self.publisher.conclude(self.spec["publication"], ok, message, round(time.time() - self.started, 1),
+                                int(self.spec.get("changes_upto", 0)), self.spec["holder"])
         return 0 if ok else 1
 
     # ---- the steps ----------------------------------------------------------------------------
@@ -99,6 +125,8 @@ class Job:
         if not token:
             return ("Mutu ne peut pas charger le nouveau modèle : l'accès de la console au serveur Rasa "
                     "(MUTU_API_TOKEN) n'est pas configuré.")
+        if self.spec.get("pull"):
+            return self.publish_for_pulling()
         request = urllib.request.Request(f"{url}/model?token={token}", method="PUT",
                                          data=json.dumps({"model_file": model}).encode("utf-8"),
                                          headers={"Content-Type": "application/json"})
@@ -114,7 +142,38 @@ class Job:
             return "Le serveur de Mutu n'a pas pris le nouveau modèle. Le modèle actuel reste en service."
         return None
 
+    def serving(self) -> str:
+        """The model file Rasa's server at MUTU_RASA_PORT answers with ("" when it does not answer)."""
+        try:
+            with urllib.request.urlopen(f"{self.spec['rasa_url']}/status?token={self.spec['token']}",
+                                        timeout=30) as resp:
+                return Path(json.loads(resp.read()).get("model_file") or "").name
+        except (urllib.error.URLError, OSError, ValueError):
+            return ""
+
+    def publish_for_pulling(self) -> Optional[str]:
+        """Store the model in the database as the published one, then wait until the Rasa server
+        has pulled it; if it does not in time, the model published before is published again."""
+        from bot.console import shared
+        name, path = self.spec["name"], Path(self.spec["model"])
+        if not self.spec.get("skip_training"):
+            shared.put_model(self.engine, path, name)
+        previous = shared.publish_model(self.engine, name)
+        wait = 2 * int(self.spec["pull"]) + 180
+        deadline = time.monotonic() + wait
+        while self.serving() != name:
+            if time.monotonic() > deadline:
+                if previous:
+                    shared.publish_model(self.engine, previous)
+                return (f"Le serveur de Mutu n'a pas pris le nouveau modèle en {wait} secondes. "
+                        "Le modèle actuel reste en service.")
+            time.sleep(1)
+        if not self.spec.get("skip_training"):
+            path.unlink(missing_ok=True)  # in the database now: no local copy to keep
+        return None
+
     def run(self) -> int:
+        threading.Thread(target=self.keep_lease, daemon=True).start()
         if self.spec.get("skip_training"):  # an undo: the previous model, already checked once
             self.status(50, "Chargement du modèle précédent dans Mutu")
             problem = self.load()
@@ -141,7 +200,10 @@ class Job:
 
 
 def main(argv: list) -> int:
-    job = Job(Path(argv[0]))
+    try:
+        job = Job(Path(argv[0]))
+    except Exception:  # noqa: BLE001 - no database: the lease expires, a console records the failure
+        return 1
     try:
         return job.run()
     except Exception as exc:  # noqa: BLE001 - whatever happens, the coordinator gets a reason

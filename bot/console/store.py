@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import re
 import secrets
 import time
@@ -142,22 +141,51 @@ def typed_in_inquiry(src: Any, row: Any) -> bool:
     return pending.get("event") == "slot" and pending.get("name") == INQUIRY_PENDING and pending.get("value") is True
 
 
-def secret(conf: Settings) -> bytes:
-    """The key of the pseudonyms and the session tokens: MUTU_CONSOLE_SECRET, else a random
-    key kept in MUTU_DATA_DIR/console_secret (readable by the owner only)."""
+SECRET_KEY, LEGACY_SECRET_FILE = "console_secret", "console_secret"
+TABLES_LOCK = 0x6D757475  # "mutu": a PostgreSQL advisory lock while the console's tables are made
+
+
+def create_tables(engine: Engine) -> None:
+    """The console's tables, made once; several processes starting together on PostgreSQL take
+    turns (CREATE TABLE is not safe to race there)."""
+    for attempt in range(3):
+        try:
+            with engine.begin() as db:
+                if engine.url.get_backend_name() == "postgresql":
+                    db.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": TABLES_LOCK})
+                META.create_all(db)
+            return
+        except sa.exc.OperationalError as exc:  # SQLite: another process made one between check and create
+            if "already exists" not in str(exc) or attempt == 2:
+                raise
+
+
+def insert_once(engine: Engine, key: str, value: str) -> str:
+    """The value stored under ``key`` in console_state: ``value`` if this call stored it first,
+    else the one another process stored (race-safe: the key is the primary key)."""
+    try:
+        with engine.begin() as db:
+            db.execute(sa.insert(STATE).values(key=key, value=value))
+    except sa.exc.IntegrityError:
+        pass
+    with engine.connect() as db:
+        return db.execute(sa.select(STATE.c.value).where(STATE.c.key == key)).scalar_one()
+
+
+def secret(conf: Settings, engine: Engine) -> bytes:
+    """The key of the pseudonyms and of the client keys of the sign-in limit: MUTU_CONSOLE_SECRET,
+    else a random key made once and kept in the console's database (every web process, on any
+    machine, uses the same). A key file an earlier version left in MUTU_DATA_DIR is taken over,
+    so that conversations keep their pseudonyms."""
     if conf.console_secret:
         return conf.console_secret.encode("utf-8")
-    path = conf.data_dir / "console_secret"
-    if not path.exists():
-        conf.data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass  # another process made it first
-        else:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_hex(32))
-    return path.read_text("utf-8").strip().encode("utf-8")
+    create_tables(engine)
+    legacy = conf.data_dir / LEGACY_SECRET_FILE
+    try:
+        candidate = legacy.read_text("utf-8").strip() or secrets.token_hex(32)
+    except OSError:
+        candidate = secrets.token_hex(32)
+    return insert_once(engine, SECRET_KEY, candidate).encode("utf-8")
 
 
 def conversation_key(key: bytes, sender_id: str) -> str:
@@ -192,13 +220,23 @@ class ConsoleStore:
     def __init__(self, conf: Settings, engine: Optional[Engine] = None) -> None:
         self.conf = conf
         self.engine = engine or console_engine(conf)
-        self.key = secret(conf)
-        META.create_all(self.engine)
+        create_tables(self.engine)
+        self.key = secret(conf, self.engine)
+        self._project: Optional[Any] = None
         if self.engine.url.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", lambda c, _r: c.execute("PRAGMA secure_delete=ON"))
 
     def close(self) -> None:
         self.engine.dispose()
+
+    @property
+    def project(self) -> Any:
+        """The project's data files, shared through the database under ``scale``
+        (bot/console/project_files.py)."""
+        if self._project is None:
+            from bot.console.project_files import SharedProject
+            self._project = SharedProject(self.engine, self.conf.project_dir, self.conf.store_profile == "scale")
+        return self._project
 
     def conv(self, sender_id: str) -> str:
         return conversation_key(self.key, sender_id)
@@ -397,10 +435,24 @@ class ConsoleStore:
 
     # ---- retention -----------------------------------------------------------------------------
     def purge_older_than(self, before: float) -> int:
+        """Delete the messages and feedback older than ``before`` (their count), and with them the
+        expired sessions and the sign-in and feedback counts past their window."""
+        from bot.console.auth import LIMIT_EVENTS, LONGEST_WINDOW, SESSIONS
+        now = time.time()
+        create_tables(self.engine)
         with self.engine.begin() as db:
             deleted = db.execute(sa.delete(MESSAGES).where(MESSAGES.c.ts < before)).rowcount
             deleted += db.execute(sa.delete(FEEDBACK).where(FEEDBACK.c.ts < before)).rowcount
+            db.execute(sa.delete(SESSIONS).where(SESSIONS.c.expires < now))
+            db.execute(sa.delete(LIMIT_EVENTS).where(LIMIT_EVENTS.c.ts < now - LONGEST_WINDOW))
         return deleted
+
+
+def app_store(app: Any, conf: Settings) -> ConsoleStore:
+    """The web process's one ConsoleStore (made at its first use, kept on the app)."""
+    if getattr(app.ctx, "console_store", None) is None:
+        app.ctx.console_store = ConsoleStore(conf)
+    return app.ctx.console_store
 
 
 def purge_older_than(conf: Settings, before: float) -> int:

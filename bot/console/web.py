@@ -19,8 +19,9 @@ from sanic import Sanic, response
 from sanic.request import Request
 
 from bot.console import auth
-from bot.console.store import CATEGORY_LABELS, MISSED, QUEBEC, ConsoleStore
+from bot.console.store import CATEGORY_LABELS, MISSED, QUEBEC, ConsoleStore, app_store
 from bot.settings import Settings
+from bot.web.clients import client_address
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SESSION_COOKIE, LOGIN_CSRF_COOKIE = "mutu_console", "mutu_console_csrf"
@@ -85,21 +86,31 @@ def csv_safe(value: Any) -> str:
 
 def register(app: Sanic, conf: Settings) -> None:
     env = environment()
-    sessions, failures = auth.Sessions(), auth.FailureLimiter()
     password_hash = conf.console_password_hash
     if not password_hash or not auth.valid_hash(password_hash):
         if conf.console_password_hash and not conf.console_password:
             raise ValueError("MUTU_CONSOLE_PASSWORD_HASH is not a hash from `python -m bot console-hash`")
         password_hash = auth.hash_password(conf.console_password or "")
-    app.ctx.console_sessions = sessions
+    guards: Dict[str, Any] = {}
 
     def store() -> ConsoleStore:
-        if getattr(app.ctx, "console_store", None) is None:
-            app.ctx.console_store = ConsoleStore(conf)
-        return app.ctx.console_store
+        return app_store(app, conf)
+
+    def sessions() -> auth.Sessions:
+        if "sessions" not in guards:
+            guards["sessions"] = auth.Sessions(store().engine)
+        return guards["sessions"]
+
+    def failures() -> auth.FailureLimiter:
+        if "failures" not in guards:
+            guards["failures"] = auth.FailureLimiter(store().engine, store().key)
+        return guards["failures"]
 
     async def blocking(fn: Callable[..., Any], *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    async def current_session(request: Request) -> Optional[auth.Session]:
+        return await blocking(lambda: sessions().get(request.cookies.get(SESSION_COOKIE)))
 
     def secure(request: Request) -> bool:
         return conf.console_secure_cookie or request.scheme == "https"
@@ -126,9 +137,11 @@ def register(app: Sanic, conf: Settings) -> None:
     def guarded(handler: Callable[..., Any]) -> Callable[..., Any]:
         """A session, and for a POST its CSRF token, before anything else."""
         async def wrapper(request: Request, *args: Any, **kwargs: Any) -> response.HTTPResponse:
-            session = sessions.get(request.cookies.get(SESSION_COOKIE))
+            session = await current_session(request)
             if session is None:
                 return to_login()
+            if conf.store_profile == "scale":  # another machine's console may have edited the data
+                await blocking(lambda: store().project.pull())
             if request.method == "POST":
                 token = (request.form.get("csrf") if request.form else None) or request.headers.get("x-csrf-token")
                 if not token or not auth.hmac.compare_digest(str(token), session.csrf):
@@ -140,7 +153,7 @@ def register(app: Sanic, conf: Settings) -> None:
 
     # ---- sign-in ---------------------------------------------------------------------------
     async def login_form(request: Request) -> response.HTTPResponse:
-        if sessions.get(request.cookies.get(SESSION_COOKIE)):
+        if await current_session(request):
             return response.redirect("/console", status=303)
         token = auth.secrets.token_urlsafe(32)
         resp = page("login.html", request, None, login_csrf=token, message=None)
@@ -152,8 +165,8 @@ def register(app: Sanic, conf: Settings) -> None:
         if not token or not cookie or not auth.hmac.compare_digest(str(token), cookie):
             return response.text("Requête refusée : jeton de sécurité manquant ou invalide. "
                                  "Rechargez la page de connexion et recommencez.", status=403)
-        client = request.ip or "?"
-        wait = failures.blocked_for(client)
+        client = client_address(request, conf.trusted_proxies)
+        wait = await blocking(lambda: failures().attempt(client))  # counted as a failure until it succeeds
         if wait:
             logger.warning("console sign-in refused: too many failures")
             minutes = max(1, int(wait // 60) + 1)
@@ -165,21 +178,20 @@ def register(app: Sanic, conf: Settings) -> None:
         password = (request.form.get("password") or "") if request.form else ""
         ok = await blocking(auth.verify_password, password[:1000], password_hash)
         if not ok:
-            failures.failed(client)
             logger.info("console sign-in failed")
             return page("login.html", request, None, status=401, login_csrf=cookie,
                         message="Mot de passe incorrect. Veuillez réessayer.")
-        failures.succeeded(client)
-        session_token, _session = sessions.create()
+        await blocking(lambda: failures().succeeded(client))
+        session_token, _session = await blocking(lambda: sessions().create())
         logger.info("console sign-in")
         resp = response.redirect("/console", status=303)
-        set_cookie(resp, request, SESSION_COOKIE, session_token, int(sessions.lifetime))
+        set_cookie(resp, request, SESSION_COOKIE, session_token, int(sessions().lifetime))
         set_cookie(resp, request, LOGIN_CSRF_COOKIE, "", 0)
         return resp
 
     @guarded
     async def logout(request: Request, _session: auth.Session) -> response.HTTPResponse:
-        sessions.drop(request.cookies.get(SESSION_COOKIE))
+        await blocking(lambda: sessions().drop(request.cookies.get(SESSION_COOKIE)))
         resp = response.redirect("/console/login", status=303)
         set_cookie(resp, request, SESSION_COOKIE, "", 0)
         return resp

@@ -83,6 +83,9 @@ def create_app(conf: Settings) -> Sanic:
     if conf.console_enabled:
         from bot.console import web as console
         console.register(app, conf)
+    if conf.model_pull_seconds:  # the Rasa servers pull the published model from here
+        from bot.console import model_server
+        model_server.register(app, conf)
 
     @app.exception(NotFound)
     async def not_found(_request: Request, _exc: Exception) -> response.HTTPResponse:

@@ -21,14 +21,15 @@ pytestmark = pytest.mark.scale
 DATABASE = "mutu_retention"  # its own database: the scale-out test's conversations stay apart
 
 
-def create_database(pg: Dict[str, str]) -> None:
+def create_database(pg: Dict[str, str], name: str = DATABASE) -> None:
+    """A fresh, empty database ``name`` on the test server."""
     url = sa.engine.URL.create("postgresql", pg["MUTU_PG_USER"], pg["MUTU_PG_PASSWORD"], pg["MUTU_PG_HOST"],
                                int(pg["MUTU_PG_PORT"]), "postgres")
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {DATABASE}"))
-            connection.execute(sa.text(f"CREATE DATABASE {DATABASE}"))
+            connection.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+            connection.execute(sa.text(f"CREATE DATABASE {name}"))
     finally:
         engine.dispose()
 
