@@ -118,6 +118,7 @@ class PersonRequestClassifier(GraphComponent):
 YES_NO = ("affirm", "deny")
 QUESTION_READINGS = ("faq", "not_in_source", "out_of_scope")
 SURE_TOPIC = 0.6  # the FAQ reading's own confidence above which an unsure message is a question
+SOME_FAQ = 0.05  # … when the intent classifiers give « faq » at least this much
 THANKS = re.compile(r"\b(merci|mci|thanks|thank you|remercie)\b")
 
 
@@ -143,7 +144,8 @@ def shape_reading(text: str, intent: str, ranking: List[Dict[str, Any]], topic_c
     if intent in ("nlu_fallback", "faq") and not is_question(text) and THANKS.search(fold(text)) \
             and "thank" in names[:3]:
         return "thank"
-    if intent == "nlu_fallback" and topic_confidence >= SURE_TOPIC and "faq" in names[:4]:
+    faq = next((float(r.get("confidence") or 0.0) for r in ranking if r.get("name") == "faq"), 0.0)
+    if intent == "nlu_fallback" and topic_confidence >= SURE_TOPIC and faq >= SOME_FAQ:
         return "faq"  # unsure which kind of message, sure which answer: « y'a tu un guide pour nous aider? »
     return None
 
