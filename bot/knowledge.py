@@ -72,7 +72,8 @@ ATTRIBUTES: List[Tuple[str, str]] = [
              r"site|universite|university|abitibi|bas saint laurent|capitale nationale|chaudiere appalaches|cote nord|estrie|"
              r"gaspesie|lanaudiere|laurentides|laval|mauricie|monteregie|outaouais|saguenay|"
              r"centre du quebec|nord du quebec"),
-    ("quand", r"quand|depuis quand|quelle annee|en quelle annee|date|dates|when|since|what year|publie en"),
+    # (« quand on tombe malade » is not a question about a date)
+    ("quand", r"quand(?! (?:on|je|j|y|il|elle|ils|elles|nous|vous|chu|tu|t|ca|c est pas) )|depuis quand|quelle annee|en quelle annee|date|dates|when|since|what year|publie en"),
     ("pourquoi", r"pourquoi|why|raisons?|dans quel but|objectifs?|sert a quoi|a quoi (ca )?sert|utilite|mission|"
                  r"what for|purpose"),
     ("comment", r"comment|marche|fonctionne|fonctionnent|concretement|how does|how do|how it works|works"),
@@ -440,6 +441,9 @@ def decide(knowledge: Knowledge, text: str, parse: Dict[str, Any], context: Cont
     if intent == "not_in_source" or (attr in STANDALONE_UNKNOWN and intent != "out_of_scope" and not sure_topic):
         # the thing of the last answer only when the question is bare (« et ça coûte combien? »)
         thing = candidates[0] if candidates and (candidates[0] in strong or bare) else None
+        if thing is not None and attr is None and thing in strong and not thing.only_facts:
+            # a named thing and no aspect to say is missing: what the infographic says of it
+            return Plan("topic", topic=thing.topic, thing=thing.key)
         return Plan("dont_know", thing=thing.key if thing else None, attribute=attr,
                     text=thing.unknown.get(attr) if thing and attr else None)
     # 4. The classifiers' choice, preferring among their first three a topic about a named thing;
