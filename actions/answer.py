@@ -232,10 +232,15 @@ def plan_for(knowledge: kb.Knowledge, text: str, parse: Dict[str, Any], context:
 
 def same_again(knowledge: kb.Knowledge, plan: kb.Plan, text: str, parse: Dict[str, Any]) -> kb.Plan:
     """The answer just given would come again. « ne précise pas » twice, or « c'est tout? », gets
-    « rien de plus »; another question the classifiers also read as a close second topic gets that
-    topic; otherwise the answer is given again, said as such (never a false « nothing more »)."""
+    « rien de plus »; another question the classifiers read as not in the source gets « ne précise
+    pas »; one they also read as a close second topic gets that topic; otherwise the answer is
+    given again, said as such (never a false « nothing more »)."""
     if plan.kind == "dont_know" or not kb.content_words(text, []):
         return kb.Plan("nothing_more", thing=plan.thing, attribute=plan.attribute)
+    if (parse.get("intent") or {}).get("name") == "not_in_source" and not _already_said(knowledge, plan, text):
+        # another question about the same thing, which the classifiers read as not in the source:
+        # the answer already given does not answer it
+        return kb.Plan("dont_know", thing=plan.thing, attribute=plan.attribute)
     ranking = ((parse.get("response_selector") or {}).get("faq") or {}).get("ranking") or []
     if (parse.get("intent") or {}).get("name") == "faq" and len(ranking) > 1:
         best, second = (float(r.get("confidence") or 0.0) for r in ranking[:2])
@@ -248,6 +253,17 @@ def same_again(knowledge: kb.Knowledge, plan: kb.Plan, text: str, parse: Dict[st
 
 
 SECOND_TOPIC_RATIO = 0.5
+
+
+def _already_said(knowledge: kb.Knowledge, plan: kb.Plan, text: str) -> bool:
+    """Does what the infographic says of the plan's thing name a word the question asks about
+    (« des données aussi? » after the list that has « des données »)?"""
+    thing = knowledge.things.get(plan.thing or "")
+    if thing is None:
+        return False
+    said = set(kb.norm(" ".join([dont_know.load_wording().summaries.get(thing.key, ""), thing.label,
+                                 plan.text or ""])).split())
+    return bool(set(kb.content_words(text, [])) & said)
 
 
 NOT_WHAT_I_MEANT_MIN = 0.2

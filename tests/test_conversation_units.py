@@ -186,3 +186,15 @@ def test_a_named_thing_is_not_hidden_by_the_last_one() -> None:
     plan = decide("pis la cantine, elle mutualise quel genre de ressources?", parse("faq", "example_cantine"),
                   thing="cdc_example")
     assert plan.thing == "cantine"
+
+
+def test_another_question_on_the_same_thing_read_as_not_in_the_source_is_not_answered_again() -> None:
+    given = decide("la Halte a combien de membres?", parse("faq", "example_halte"))
+    assert given.kind == "fact"
+    plan = decide("Comment on devient membre?", parse("not_in_source", "example_halte"),
+                  thing=given.thing, answer=given.key)
+    assert (plan.kind, plan.thing) == ("dont_know", "halte")
+    # … unless what was said names what is asked (« des données aussi? » after the list)
+    listed = decide("on peut mutualiser quoi?", parse("faq", "elements"))
+    plan = decide("des données aussi?", parse("not_in_source", "elements"), thing=listed.thing, answer=listed.key)
+    assert plan.kind == "topic" and plan.again
