@@ -50,7 +50,7 @@ ATTRIBUTES: List[Tuple[str, str]] = [
     ("conges", r"vacances|conges?|maladie|vacation|holidays?|sick"),
     ("dispo", r"sorti|sortie|paru|parue|disponibles?|available|est il sorti|deja publie|diffuse|diffusee|"
               r"diffusion|va etre publie|sera publie"),
-    ("contenu", r"contien(t|nent)|contenu|dedans|parle de quoi|what is in|what s in|ses \w+ etapes|"
+    ("contenu", r"contien(t|nent)|contenu|dedans|parle de quoi|what is in|what s in|(ses|les|ces) (\w+ )?etapes|steps|"
                 r"c est quoi ses|quelles sont ses|ses etapes|resumer|resume|resumez|summarize|summary|"
                 r"recommande|recommandations?|conseille|propose"),
     ("region", r"abitibi|bas saint laurent|capitale nationale|chaudiere appalaches|cote nord|estrie|gaspesie|"
